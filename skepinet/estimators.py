@@ -1,0 +1,738 @@
+"""scikit-learn classifiers over epistemic neural networks, built on skorch.
+
+Each estimator is a :class:`skorch.NeuralNetClassifier` whose module is an
+ENN from :mod:`skepinet.networks`. On top of the usual ``fit`` /
+``partial_fit`` / ``predict`` / ``predict_proba`` they add
+:meth:`predict_proba_joint`, which returns class probabilities for several
+epistemic index samples at once, shape ``(n_index, n_samples, n_classes)``.
+"""
+
+import contextlib
+import numbers
+from types import MappingProxyType
+
+import numpy as np
+import torch
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import EpochScoring
+from skorch.dataset import unpack_data
+from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch.nn import functional as F
+
+from .networks import BaselineNet, DropoutNet, EnsembleNet, EpinetNet
+
+__all__ = [
+    "BaselineClassifier",
+    "EpinetClassifier",
+    "DropoutClassifier",
+    "EnsembleClassifier",
+    "resolve_device",
+    "check_n_index",
+]
+
+BACKBONES = ("mlp",)
+DEFAULT_N_INDEX = 100
+
+
+def resolve_device(device):
+    """Map ``'auto'`` to ``'cuda'`` when a GPU is available, else ``'cpu'``.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        Requested device; anything but ``'auto'`` is returned unchanged.
+
+    Returns
+    -------
+    device : str, torch.device or None
+    """
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def check_n_index(n_index, name="n_index"):
+    """Validate a number of epistemic index samples.
+
+    Parameters
+    ----------
+    n_index : int
+        The value to check.
+    name : str (default='n_index')
+        Parameter name used in error messages.
+
+    Returns
+    -------
+    n_index : int
+
+    Raises
+    ------
+    TypeError
+        If ``n_index`` is not an integer.
+    ValueError
+        If ``n_index`` is smaller than 1.
+    """
+    if isinstance(n_index, (bool, np.bool_)) or not isinstance(n_index, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer, got {n_index!r} "
+            f"({type(n_index).__name__}); pass e.g. {name}=100."
+        )
+    if n_index < 1:
+        raise ValueError(
+            f"{name} must be at least 1, got {n_index}; pass e.g. {name}=100."
+        )
+    return int(n_index)
+
+
+@contextlib.contextmanager
+def _rollback_on_error(obj):
+    """Restore ``obj``'s attributes if the block raises, so a rejected call changes nothing."""
+    saved = dict(vars(obj))
+    try:
+        yield
+    except BaseException:
+        vars(obj).clear()
+        vars(obj).update(saved)
+        raise
+
+
+def _accuracy_on_encoded(net, X, y):
+    # skorch hands validation targets as the encoded integers it trained on,
+    # while ``predict`` returns the user's labels: compare in encoded space.
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == to_numpy(y)))
+
+
+class _ENNClassifier(NeuralNetClassifier):
+    """Machinery shared by every skepinet classifier (not public)."""
+
+    # skorch's __init__ sets these three; keeping their "empty" values on the
+    # class means a fresh estimator carries nothing but its parameters.
+    history_ = None
+    initialized_ = False
+    virtual_params_ = MappingProxyType({})
+
+    _default_module = None
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        backbone="mlp",
+        hidden_sizes=(50, 50),
+        weight_decay=1e-4,
+        random_state=None,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=64,
+        train_split=None,
+        verbose=0,
+        device="auto",
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+        self.backbone = backbone
+        self.hidden_sizes = hidden_sizes
+        self.weight_decay = weight_decay
+        self.random_state = random_state
+        for attr in ("history_", "initialized_", "virtual_params_"):
+            if not vars(self)[attr]:
+                del vars(self)[attr]
+
+    # -- device='auto' -------------------------------------------------------
+    # The parameter keeps what the user passed ('auto'), while every skorch
+    # code path that reads ``self.device`` sees a concrete device.
+
+    @property
+    def device(self):
+        return resolve_device(vars(self).get("device", "auto"))
+
+    @device.setter
+    def device(self, value):
+        vars(self)["device"] = value
+
+    def _get_param_names(self):
+        # skorch lists every non-underscore-suffixed attribute, private
+        # bookkeeping such as ``_params_to_validate`` included; those are
+        # not parameters a user (or set_params) should touch.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = vars(self).get("device", "auto")
+        return params
+
+    def __setstate__(self, state):
+        requested = state.get("device")
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        if isinstance(requested, str) and requested == "auto":
+            vars(self)["device"] = requested
+
+    @property
+    def _default_callbacks(self):
+        callbacks = dict(super()._default_callbacks)
+        callbacks["valid_acc"] = EpochScoring(
+            _accuracy_on_encoded, name="valid_acc", lower_is_better=False
+        )
+        return list(callbacks.items())
+
+    # -- module construction -------------------------------------------------
+
+    def _module_params(self):
+        """Hyperparameters passed to the module; subclasses extend this."""
+        return {"hidden_sizes": tuple(self.hidden_sizes)}
+
+    def initialize_module(self):
+        """Build the ENN module from the estimator's hyperparameters.
+
+        Dimensions come from the data seen by ``fit``; ``module__*``
+        parameters override any hyperparameter, as in skorch.
+        """
+        if not hasattr(self, "n_features_in_"):
+            raise AttributeError(
+                f"{type(self).__name__} builds its module from the training "
+                "data; call fit(X, y) instead of initialize()."
+            )
+        kwargs = {
+            "n_features": self.n_features_in_,
+            "n_classes": len(self.classes_),
+            **self._module_params(),
+            **self.get_params_for("module"),
+        }
+        module = self._default_module if self.module is None else self.module
+        self.module_ = self.initialized_instance(module, kwargs)
+        return self
+
+    def initialize(self):
+        """Initialise module, criterion and optimizer from ``random_state``."""
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=3
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seeds[0]))
+            super().initialize()
+        self.rng_state_ = torch.Generator().manual_seed(int(seeds[1])).get_state()
+        self.index_seed_ = int(seeds[2])
+        return self
+
+    def get_all_learnable_params(self):
+        """Yield trainable parameters only: the epinet prior stays out of the optimizer."""
+        for name, param in super().get_all_learnable_params():
+            if param.requires_grad:
+                yield name, param
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if prefix == "optimizer":
+            kwargs.setdefault("weight_decay", self.weight_decay)
+        return args, kwargs
+
+    # -- validation ------------------------------------------------------------
+
+    def _check_hyperparameters(self):
+        if self.backbone not in BACKBONES:
+            raise ValueError(
+                f"backbone={self.backbone!r} is not supported; "
+                f"choose one of {BACKBONES}."
+            )
+
+    def _validate_fit_data(self, X, y, *, reset, classes=None):
+        self._check_hyperparameters()
+        if is_dataset(X):
+            X, y = data_from_dataset(X) if y is None else (data_from_dataset(X)[0], y)
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
+        check_classification_targets(y)
+        if reset:
+            self._set_classes(y, classes)
+        return X, self._encode_labels(y)
+
+    def _set_classes(self, y, classes):
+        if classes is None and self.classes is not None and len(self.classes):
+            classes = self.classes
+        labels = np.unique(y) if classes is None else np.asarray(classes)
+        if len(labels) < 2:
+            raise ValueError(
+                f"y has only 1 class ({labels.tolist()}); {type(self).__name__} "
+                "needs at least 2 classes to fit. Label examples of another "
+                "class, or pass every label with classes=[...] to partial_fit."
+            )
+        self.classes_inferred_ = labels
+
+    def _encode_labels(self, y):
+        classes = np.asarray(self.classes_)
+        order = np.argsort(classes, kind="stable")
+        sorted_classes = classes[order]
+        pos = np.clip(np.searchsorted(sorted_classes, y), 0, len(classes) - 1)
+        unseen = sorted_classes[pos] != y
+        if np.any(unseen):
+            raise ValueError(
+                f"y contains labels {np.unique(y[unseen]).tolist()[:10]} that "
+                f"{type(self).__name__} was not fitted on (classes_="
+                f"{classes.tolist()}). Refit with fit(), or name every label "
+                "with classes=[...] on the first partial_fit call."
+            )
+        return order[pos].astype(np.int64)
+
+    def _validate_predict_data(self, X):
+        check_is_fitted(self)
+        if is_dataset(X):
+            X = data_from_dataset(X)[0]
+        return validate_data(self, X, reset=False, dtype=np.float32)
+
+    def __sklearn_is_fitted__(self):
+        return bool(self.initialized_) and hasattr(self, "n_features_in_")
+
+    def check_data(self, X, y=None):
+        # fit/partial_fit validate and encode before skorch sees the data.
+        pass
+
+    # -- training --------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _rng_scope(self):
+        """Run torch's CPU RNG from this estimator's own stream, then save it.
+
+        Shuffling, dropout masks and index samples are then reproducible for a
+        given ``random_state`` without touching the user's global RNG, and
+        successive ``partial_fit`` calls continue the stream, never repeat it.
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.random.set_rng_state(self.rng_state_)
+            try:
+                yield
+            finally:
+                self.rng_state_ = torch.random.get_rng_state()
+
+    def _training_index(self):
+        """Index samples for one training step (drawn from the RNG scope)."""
+        return self.module_.sample_index(self.n_index_train)
+
+    def fit(self, X, y, **fit_params):
+        """Initialise and train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (numpy, pandas, lists, or a torch ``Dataset``).
+        y : array-like of shape (n_samples,)
+            Class labels of any hashable type.
+        **fit_params : dict
+            Passed on to skorch's training loop.
+
+        Returns
+        -------
+        self : object
+        """
+        reset = not (self.warm_start and self.__sklearn_is_fitted__())
+        with _rollback_on_error(self):
+            X, y = self._validate_fit_data(X, y, reset=reset)
+        if reset:
+            self.initialize()
+        with self._rng_scope():
+            NeuralNet.partial_fit(self, X, y, _routing_method="fit", **fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train further without re-initialising (one call = ``max_epochs`` epochs).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Class labels; after the first call, only labels seen then.
+        classes : array-like of shape (n_classes,) or None (default=None)
+            Every label the model will ever see; only read on the first call.
+        **fit_params : dict
+            Passed on to skorch's training loop.
+
+        Returns
+        -------
+        self : object
+        """
+        first = not self.__sklearn_is_fitted__()
+        with _rollback_on_error(self):
+            X, y = self._validate_fit_data(X, y, reset=first, classes=classes)
+        if first:
+            self.initialize()
+        with self._rng_scope():
+            NeuralNet.partial_fit(self, X, y, **fit_params)
+        return self
+
+    def train_step_single(self, batch, **fit_params):
+        """One gradient computation, averaging the loss over index samples."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        index = self._training_index().to(self.device)
+        logits = self.infer(Xi, index=index, **fit_params)
+        loss = self.get_loss(logits, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": logits}
+
+    def validation_step(self, batch, **fit_params):
+        """Validation loss under index samples, as in training, without gradients."""
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            logits = self.infer(Xi, index=self._training_index().to(self.device), **fit_params)
+            loss = self.get_loss(logits, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": logits}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Mean criterion over index samples and rows (paper eq. 4, without L2).
+
+        ``y_pred`` holds logits, of shape ``(n_index, batch, n_classes)`` or
+        ``(batch, n_classes)``. The L2 term is the optimizer's
+        ``weight_decay``.
+        """
+        y_true = to_tensor(y_true, device=self.device).long()
+        if y_pred.dim() == 3:
+            n_index = y_pred.shape[0]
+            y_pred = y_pred.reshape(-1, y_pred.shape[-1])
+            y_true = y_true.repeat(n_index)
+        if isinstance(self.criterion_, torch.nn.NLLLoss):
+            y_pred = F.log_softmax(y_pred, dim=-1)
+        return self.criterion_(y_pred, y_true)
+
+    # -- prediction ------------------------------------------------------------
+
+    def _predict_batch_size(self, n_rows):
+        batch_size = self.get_params_for("iterator_valid").get("batch_size", self.batch_size)
+        return max(n_rows, 1) if batch_size == -1 else batch_size
+
+    def _iter_batches(self, X):
+        step = self._predict_batch_size(len(X))
+        for start in range(0, len(X), step):
+            rows = slice(start, start + step)
+            yield rows, torch.tensor(X[rows], device=self.device)
+
+    def _evaluation_index(self, n_index):
+        # A fixed seed: every call, row and batch sees the same index samples.
+        generator = torch.Generator().manual_seed(self.index_seed_)
+        return self.module_.sample_index(n_index, generator=generator).to(self.device)
+
+    def _iter_joint_proba(self, X, n_index):
+        index = self._evaluation_index(n_index)
+        self._set_training(False)
+        with torch.inference_mode():
+            for rows, xb in self._iter_batches(X):
+                logits = self.infer(xb, index=index)
+                yield rows, torch.softmax(logits.float(), dim=-1)
+
+    def predict_proba_joint(self, X, n_index=DEFAULT_N_INDEX):
+        """Class probabilities under ``n_index`` epistemic index samples.
+
+        The same index samples apply to every row (a *joint* prediction) and
+        every call, so the result is deterministic for a fitted estimator.
+        Work is done batch by batch; memory beyond the returned array is
+        bounded by the prediction batch size.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        n_index : int (default=100)
+            Number of index samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_index, n_samples, n_classes), float32
+            ``proba[a, i]`` is a probability vector over ``classes_``.
+        """
+        n_index = check_n_index(n_index)
+        X = self._validate_predict_data(X)
+        out = np.empty((n_index, len(X), len(self.classes_)), dtype=np.float32)
+        for rows, proba in self._iter_joint_proba(X, n_index):
+            out[:, rows] = proba.cpu().numpy()
+        return out
+
+    def _n_index_predict(self):
+        return check_n_index(self.n_index_predict, "n_index_predict")
+
+    def predict_proba(self, X):
+        """Marginal class probabilities: the mean of the joint prediction.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+        """
+        X = self._validate_predict_data(X)
+        out = np.empty((len(X), len(self.classes_)), dtype=np.float32)
+        for rows, proba in self._iter_joint_proba(X, self._n_index_predict()):
+            out[rows] = proba.mean(dim=0).cpu().numpy()
+        return out
+
+    def predict(self, X):
+        """Most probable class label for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_)[proba.argmax(axis=1)]
+
+    def embed(self, X):
+        """The backbone's features (last hidden layer) for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out), float32
+        """
+        X = self._validate_predict_data(X)
+        self._set_training(False)
+        chunks = []
+        with torch.inference_mode():
+            for _, xb in self._iter_batches(X):
+                chunks.append(self.module_.features(xb).float().cpu().numpy())
+        return np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
+
+
+_COMMON_PARAMS = """
+    backbone : {'mlp'} (default='mlp')
+        The network under the heads.
+    hidden_sizes : tuple of int (default=(50, 50))
+        Hidden widths of the MLP backbone.
+    weight_decay : float (default=1e-4)
+        L2 penalty on trainable parameters (the optimizer's
+        ``weight_decay``: adds ``weight_decay / 2 * ||theta||^2`` to the loss).
+    random_state : int, RandomState or None (default=None)
+        Seeds initialisation, shuffling, index samples in training, and the
+        fixed index samples of ``predict_proba`` / ``predict_proba_joint``.
+    lr : float (default=1e-3)
+        Learning rate of the optimizer.
+    max_epochs : int (default=100)
+        Epochs per ``fit`` (and per ``partial_fit`` call).
+    batch_size : int (default=64)
+        Training batch size; also the prediction batch size unless
+        ``iterator_valid__batch_size`` is set.
+    optimizer : torch optimizer class (default=torch.optim.Adam)
+    criterion : torch loss class (default=torch.nn.CrossEntropyLoss)
+        Receives logits.
+    train_split : callable or None (default=None)
+        No validation split by default: labelled sets are often tiny.
+    device : str (default='auto')
+        ``'auto'`` uses CUDA when available, else the CPU.
+    verbose : int (default=0)
+    **kwargs
+        Every other :class:`skorch.NeuralNetClassifier` parameter:
+        ``callbacks``, ``warm_start``, ``module__*``, ``optimizer__*``,
+        ``iterator_train__*``, ``iterator_valid__*``, ...
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Labels seen in ``fit``.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    module_ : torch.nn.Module
+        The fitted network.
+    history_ : skorch.History
+        Training history.
+"""
+
+
+class BaselineClassifier(_ENNClassifier):
+    __doc__ = (
+        """A plain MLP classifier with skepinet's interface.
+
+    Its joint prediction is constant along the index axis: it has no notion
+    of epistemic uncertainty, which makes it the reference point for cost
+    and for label efficiency.
+
+    Parameters
+    ----------
+    module : torch module class or None (default=None)
+        ``None`` builds :class:`skepinet.networks.BaselineNet`.
+"""
+        + _COMMON_PARAMS
+    )
+
+    _default_module = BaselineNet
+    n_index_train = 1
+
+    def _n_index_predict(self):
+        return 1
+
+
+class EpinetClassifier(_ENNClassifier):
+    __doc__ = (
+        """An MLP with an epinet (Osband et al., 2023).
+
+    A small network on the backbone's stop-gradient features, plus a frozen
+    random prior, turns the classifier into an epistemic neural network at a
+    fraction of an ensemble's cost: the backbone runs once per batch and all
+    index samples go through the epinet in one batched call.
+
+    Parameters
+    ----------
+    module : torch module class or None (default=None)
+        ``None`` builds :class:`skepinet.networks.EpinetNet`.
+    index_dim : int (default=10)
+        Dimension of the epistemic index ``z ~ N(0, I)``.
+    prior_scale : float (default=1.0)
+        Weight of the frozen prior epinet.
+    epinet_hidden_sizes : tuple of int (default=(50, 50))
+        Hidden widths of the learnable and prior epinets.
+    include_inputs : bool (default=True)
+        Whether the epinet also sees the raw inputs beside the features.
+    n_index_train : int (default=8)
+        Index samples per training step; each is applied to the whole batch.
+    n_index_predict : int (default=100)
+        Index samples averaged by ``predict_proba`` and ``predict``.
+"""
+        + _COMMON_PARAMS
+    )
+
+    _default_module = EpinetNet
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        index_dim=10,
+        prior_scale=1.0,
+        epinet_hidden_sizes=(50, 50),
+        include_inputs=True,
+        n_index_train=8,
+        n_index_predict=DEFAULT_N_INDEX,
+        **kwargs,
+    ):
+        super().__init__(module, **kwargs)
+        self.index_dim = index_dim
+        self.prior_scale = prior_scale
+        self.epinet_hidden_sizes = epinet_hidden_sizes
+        self.include_inputs = include_inputs
+        self.n_index_train = n_index_train
+        self.n_index_predict = n_index_predict
+
+    def _check_hyperparameters(self):
+        super()._check_hyperparameters()
+        check_n_index(self.index_dim, "index_dim")
+        check_n_index(self.n_index_train, "n_index_train")
+
+    def _module_params(self):
+        return {
+            **super()._module_params(),
+            "epinet_hidden_sizes": tuple(self.epinet_hidden_sizes),
+            "index_dim": self.index_dim,
+            "prior_scale": float(self.prior_scale),
+            "include_inputs": bool(self.include_inputs),
+        }
+
+
+class DropoutClassifier(_ENNClassifier):
+    __doc__ = (
+        """An MLP with Monte-Carlo dropout, one consistent mask per index sample.
+
+    Parameters
+    ----------
+    module : torch module class or None (default=None)
+        ``None`` builds :class:`skepinet.networks.DropoutNet`.
+    dropout : float (default=0.1)
+        Probability of dropping each hidden unit.
+    n_index_train : int (default=8)
+        Dropout masks per training step; each is shared by the whole batch.
+    n_index_predict : int (default=100)
+        Masks averaged by ``predict_proba`` and ``predict``.
+"""
+        + _COMMON_PARAMS
+    )
+
+    _default_module = DropoutNet
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        dropout=0.1,
+        n_index_train=8,
+        n_index_predict=DEFAULT_N_INDEX,
+        **kwargs,
+    ):
+        super().__init__(module, **kwargs)
+        self.dropout = dropout
+        self.n_index_train = n_index_train
+        self.n_index_predict = n_index_predict
+
+    def _check_hyperparameters(self):
+        super()._check_hyperparameters()
+        check_n_index(self.n_index_train, "n_index_train")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(
+                f"dropout must be in [0, 1), got {self.dropout!r}; the paper uses 0.1."
+            )
+
+    def _module_params(self):
+        return {**super()._module_params(), "dropout": float(self.dropout)}
+
+
+class EnsembleClassifier(_ENNClassifier):
+    __doc__ = (
+        """An ensemble of independently initialised MLPs; the index is a member.
+
+    Every member trains on every batch; all members run as one batched
+    network.
+
+    Parameters
+    ----------
+    module : torch module class or None (default=None)
+        ``None`` builds :class:`skepinet.networks.EnsembleNet`.
+    n_members : int (default=10)
+        Number of members.
+    n_index_predict : int (default=100)
+        Index samples averaged by ``predict_proba``; member ids are drawn
+        stratified, so a multiple of ``n_members`` gives the exact mean.
+"""
+        + _COMMON_PARAMS
+    )
+
+    _default_module = EnsembleNet
+
+    def __init__(self, module=None, *, n_members=10, n_index_predict=DEFAULT_N_INDEX, **kwargs):
+        super().__init__(module, **kwargs)
+        self.n_members = n_members
+        self.n_index_predict = n_index_predict
+
+    def _check_hyperparameters(self):
+        super()._check_hyperparameters()
+        check_n_index(self.n_members, "n_members")
+
+    def _module_params(self):
+        return {**super()._module_params(), "n_members": int(self.n_members)}
+
+    def _training_index(self):
+        # Every member sees every batch: a deep ensemble, not a subsample.
+        return torch.arange(self.module_.n_members)
