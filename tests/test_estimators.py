@@ -1,0 +1,476 @@
+"""Behaviour of the skepinet estimators: joint predictions, training, the sklearn contract."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import make_blobs, make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+from skepinet import (
+    BaselineClassifier,
+    DropoutClassifier,
+    EnsembleClassifier,
+    EpinetClassifier,
+)
+
+ENNS = [EpinetClassifier, DropoutClassifier, EnsembleClassifier]
+ALL = [BaselineClassifier, *ENNS]
+FAST = dict(max_epochs=15, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=120, n_features=4, n_informative=3, n_redundant=0, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return {cls: cls(**FAST).fit(X, y) for cls in ALL}
+
+
+# -- predict_proba_joint ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_joint_prediction_shape_normalisation_and_determinism(cls, fitted, data):
+    X, _ = data
+    clf = fitted[cls]
+    joint = clf.predict_proba_joint(X, n_index=7)
+    assert joint.shape == (7, len(X), 2)
+    assert np.issubdtype(joint.dtype, np.floating)
+    np.testing.assert_allclose(joint.sum(axis=-1), 1.0, atol=1e-6)
+    assert np.all(joint >= 0)
+    np.testing.assert_array_equal(joint, clf.predict_proba_joint(X, n_index=7))
+
+
+@pytest.mark.parametrize("cls", ENNS)
+def test_enn_joint_prediction_varies_along_the_index(cls, fitted, data):
+    joint = fitted[cls].predict_proba_joint(data[0], n_index=20)
+    assert joint.std(axis=0).mean() > 1e-3
+
+
+def test_baseline_joint_prediction_is_constant_along_the_index(fitted, data):
+    clf = fitted[BaselineClassifier]
+    joint = clf.predict_proba_joint(data[0], n_index=5)
+    np.testing.assert_array_equal(joint, np.broadcast_to(joint[:1], joint.shape))
+    np.testing.assert_allclose(joint[0], clf.predict_proba(data[0]), atol=1e-7)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_same_index_samples_apply_to_every_row_and_batch(cls, fitted, data):
+    X, _ = data
+    clf = clone(fitted[cls]).set_params(iterator_valid__batch_size=7)
+    clf.fit(X, data[1])
+    small_batches = clf.predict_proba_joint(X, n_index=9)
+    clf.set_params(iterator_valid__batch_size=-1)
+    one_batch = clf.predict_proba_joint(X, n_index=9)
+    np.testing.assert_allclose(small_batches, one_batch, atol=1e-6)
+    # A row's prediction does not depend on which other rows are scored with it.
+    np.testing.assert_allclose(clf.predict_proba_joint(X[::-1], n_index=9)[:, ::-1], one_batch, atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba_joint(X[5:6], n_index=9), one_batch[:, 5:6], atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_predict_proba_is_the_mean_of_the_joint_prediction(cls, fitted, data):
+    X, _ = data
+    clf = fitted[cls]
+    n_index = getattr(clf, "n_index_predict", 1) if cls is not BaselineClassifier else 1
+    expected = clf.predict_proba_joint(X, n_index=n_index).mean(axis=0)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[expected.argmax(axis=1)])
+
+
+class ForwardSpy:
+    """Forward hook recording how a submodule is called."""
+
+    def __init__(self, module):
+        self.rows, self.inference_mode = [], []
+        module.register_forward_hook(self)
+
+    def __call__(self, module, args, output):
+        self.rows.append(args[0].shape[0])
+        self.inference_mode.append(torch.is_inference_mode_enabled())
+
+
+def test_epinet_runs_its_backbone_once_per_batch_under_inference_mode(data):
+    X, y = data
+    clf = EpinetClassifier(**FAST, iterator_valid__batch_size=32).fit(X, y)
+    backbone, epinet = ForwardSpy(clf.module_.base), ForwardSpy(clf.module_.learnable)
+    clf.predict_proba_joint(X, n_index=50)
+    n_batches = -(-len(X) // 32)
+    assert len(backbone.rows) == n_batches  # not n_index * n_batches
+    assert len(epinet.rows) == n_batches  # all index samples in one call
+    assert max(backbone.rows) <= 32  # memory bounded by the batch, not len(X)
+    assert all(backbone.inference_mode)
+
+
+def test_dropout_and_ensemble_batch_their_index_samples(data):
+    X, y = data
+    for cls in (DropoutClassifier, EnsembleClassifier):
+        clf = cls(**FAST, iterator_valid__batch_size=40).fit(X, y)
+        spy = ForwardSpy(clf.module_)
+        clf.predict_proba_joint(X, n_index=30)
+        assert spy.rows == [40, 40, 40] and all(spy.inference_mode)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_embed_returns_backbone_features(cls, fitted, data):
+    features = fitted[cls].embed(data[0])
+    assert features.shape[0] == len(data[0]) and features.ndim == 2
+
+
+# -- training ----------------------------------------------------------------------
+
+
+def test_epinet_prior_is_never_trained_nor_in_the_optimizer(data):
+    X, y = data
+    clf = EpinetClassifier(max_epochs=1, random_state=0).fit(X, y)
+    prior_before = [p.detach().clone() for p in clf.module_.prior.parameters()]
+    learnable_before = [p.detach().clone() for p in clf.module_.learnable.parameters()]
+    optimised = {id(p) for group in clf.optimizer_.param_groups for p in group["params"]}
+    assert not optimised & {id(p) for p in clf.module_.prior.parameters()}
+    assert {id(p) for p in clf.module_.learnable.parameters()} <= optimised
+    assert all(g["weight_decay"] == clf.weight_decay for g in clf.optimizer_.param_groups)
+
+    clf.partial_fit(X, y)
+    for before, after in zip(prior_before, clf.module_.prior.parameters()):
+        torch.testing.assert_close(before, after, rtol=0, atol=0)
+    assert any(
+        not torch.equal(b, a) for b, a in zip(learnable_before, clf.module_.learnable.parameters())
+    )
+
+
+def test_training_loss_averages_over_index_samples(data):
+    X, y = data
+    clf = EpinetClassifier(max_epochs=1, random_state=0).fit(X, y)
+    logits = torch.randn(3, 5, 2)
+    target = torch.tensor([0, 1, 1, 0, 1])
+    expected = np.mean([torch.nn.functional.cross_entropy(l, target).item() for l in logits])
+    assert clf.get_loss(logits, target).item() == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_fits_ten_labelled_rows_with_default_settings(cls):
+    X, y = make_blobs(n_samples=10, centers=[[-3, -3], [3, 3]], random_state=0)
+    clf = cls(random_state=0).fit(X, y)
+    assert clf.score(X, y) == 1.0
+
+
+def test_epinet_is_uncertain_far_from_the_training_data():
+    X, y = make_blobs(n_samples=40, centers=[[-1, 0], [1, 0]], cluster_std=0.3, random_state=0)
+    clf = EpinetClassifier(random_state=0, max_epochs=200).fit(X, y)
+    near = clf.predict_proba_joint(X, n_index=100).var(axis=0).sum(-1).mean()
+    far_points = np.array([[0, 8], [0, -8], [8, 8], [-8, -8]])
+    far = clf.predict_proba_joint(far_points, n_index=100).var(axis=0).sum(-1).mean()
+    assert far > 3 * near
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_random_state_makes_fits_reproducible(cls, data):
+    X, y = data
+    a = cls(**FAST).fit(X, y).predict_proba_joint(X, n_index=5)
+    b = cls(**FAST).fit(X, y).predict_proba_joint(X, n_index=5)
+    c = cls(max_epochs=15, random_state=1).fit(X, y).predict_proba_joint(X, n_index=5)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_fitting_leaves_the_global_torch_rng_alone(data):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    EpinetClassifier(max_epochs=2, random_state=0).fit(*data)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_partial_fit_continues_the_same_training_stream(cls, data):
+    X, y = data
+    two_epochs = cls(max_epochs=2, random_state=0).fit(X, y)
+    one_then_one = cls(max_epochs=1, random_state=0).fit(X, y).partial_fit(X, y)
+    np.testing.assert_allclose(
+        one_then_one.predict_proba_joint(X, n_index=4),
+        two_epochs.predict_proba_joint(X, n_index=4),
+        atol=1e-6,
+    )
+
+
+def test_partial_fit_from_scratch_accepts_classes_and_never_reinitialises(data):
+    X, y = data
+    clf = EpinetClassifier(max_epochs=1, random_state=0)
+    clf.partial_fit(X[y == 0][:5], y[y == 0][:5], classes=[0, 1])
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    module = clf.module_
+    clf.partial_fit(X, y)
+    assert clf.module_ is module
+    assert len(clf.history) == 2
+
+
+def test_warm_start_keeps_training_the_same_module(data):
+    X, y = data
+    clf = BaselineClassifier(max_epochs=2, random_state=0, warm_start=True).fit(X, y)
+    module = clf.module_
+    clf.fit(X, y)
+    assert clf.module_ is module and len(clf.history) == 4
+
+
+def test_skorch_features_keep_working(data):
+    X, y = data
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    counter = CountEpochs()
+    clf = EpinetClassifier(
+        max_epochs=3,
+        random_state=0,
+        callbacks=[("count", counter)],
+        module__hidden_sizes=(7,),
+        optimizer__betas=(0.8, 0.9),
+        train_split=lambda X, y: (X, X),  # validate on the training rows
+    ).fit(X, y)
+    assert counter.epochs_ == 3
+    assert clf.module_.base.hidden[0].out_features == 7
+    assert clf.optimizer_.param_groups[0]["betas"] == (0.8, 0.9)
+    assert "valid_acc" in clf.history[-1] and 0.5 <= clf.history[-1, "valid_acc"] <= 1
+    assert clf.get_params()["callbacks__count"] is counter
+
+
+# -- inputs --------------------------------------------------------------------------
+
+
+def test_string_and_non_contiguous_labels(data):
+    X, y = data
+    for labels in (np.array(["cat", "dog"]), np.array([3, 42])):
+        clf = EpinetClassifier(**FAST).fit(X, labels[y])
+        np.testing.assert_array_equal(clf.classes_, labels)
+        assert set(clf.predict(X)) <= set(labels)
+        assert clf.score(X, labels[y]) > 0.7
+
+
+def test_three_classes_with_unsorted_explicit_classes():
+    X, y = make_blobs(n_samples=60, centers=3, random_state=0)
+    names = np.array(["b", "c", "a"])
+    clf = DropoutClassifier(**FAST, classes=["c", "a", "b"]).fit(X, names[y])
+    assert clf.predict_proba_joint(X, n_index=3).shape == (3, 60, 3)
+    assert clf.score(X, names[y]) > 0.8
+
+
+@pytest.mark.parametrize("convert", [
+    lambda X: X.astype(np.float64),
+    lambda X: X.astype(np.float32),
+    lambda X: pd.DataFrame(X, columns=list("abcd")),
+    lambda X: X.tolist(),
+    lambda X: np.asfortranarray(X),
+])
+def test_accepts_common_input_containers(convert, data, fitted):
+    X, y = data
+    clf = EpinetClassifier(**FAST).fit(convert(X), y)
+    np.testing.assert_allclose(
+        clf.predict_proba_joint(convert(X), n_index=3),
+        fitted[EpinetClassifier].predict_proba_joint(X, n_index=3),
+        atol=1e-5,
+    )
+
+
+# -- scikit-learn contract ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_clone_and_nested_params(cls):
+    clf = cls(lr=0.01, module__hidden_sizes=(3,), random_state=2)
+    copy = clone(clf)
+    assert copy.get_params()["module__hidden_sizes"] == (3,)
+    assert copy.get_params()["device"] == "auto"
+    assert copy.lr == 0.01 and copy.random_state == 2
+    copy.set_params(lr=0.1, module__hidden_sizes=(4,))
+    assert copy.lr == 0.1 and clf.lr == 0.01
+
+
+def test_device_auto_resolves_but_the_parameter_stays_auto(fitted):
+    clf = fitted[EpinetClassifier]
+    assert clf.get_params()["device"] == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert clf.device == expected
+    assert next(clf.module_.parameters()).device.type == expected
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("roundtrip", ["pickle", "joblib"])
+def test_persistence_reproduces_joint_predictions_exactly(cls, roundtrip, fitted, data):
+    clf = fitted[cls]
+    if roundtrip == "pickle":
+        loaded = pickle.loads(pickle.dumps(clf))
+    else:
+        buffer = io.BytesIO()
+        joblib.dump(clf, buffer)
+        buffer.seek(0)
+        loaded = joblib.load(buffer)
+    np.testing.assert_array_equal(
+        loaded.predict_proba_joint(data[0], n_index=6), clf.predict_proba_joint(data[0], n_index=6)
+    )
+    assert loaded.get_params()["device"] == "auto"
+    loaded.partial_fit(*data)  # still trainable
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_over_baseline_hyperparameters(n_jobs, data):
+    X, y = data
+    search = GridSearchCV(
+        BaselineClassifier(max_epochs=10, random_state=0),
+        {"lr": [1e-4, 1e-2], "hidden_sizes": [(8,), (16, 16)]},
+        cv=2,
+        n_jobs=n_jobs,
+    ).fit(X, y)
+    assert search.best_params_["lr"] == 1e-2  # 10 epochs at 1e-4 barely move
+    assert search.best_estimator_.score(X, y) > 0.8
+
+
+def test_pipeline_and_cross_validation(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), EpinetClassifier(max_epochs=60, random_state=0))
+    scores = cross_val_score(pipe, X * 1000 + 5, y, cv=3)
+    assert scores.mean() > 0.8
+    pipe.fit(X, y)
+    assert pipe[-1].predict_proba_joint(pipe[:-1].transform(X), n_index=3).shape == (3, 120, 2)
+
+
+# -- bad input: clear errors, nothing changed ----------------------------------------
+
+
+def snapshot(clf, X):
+    return (
+        clf.predict_proba_joint(X, n_index=3),
+        clf.n_features_in_,
+        tuple(clf.classes_),
+        len(clf.history),
+        sorted(vars(clf)),
+    )
+
+
+def assert_unchanged(before, after):
+    np.testing.assert_array_equal(before[0], after[0])
+    assert before[1:] == after[1:]
+
+
+BAD_FIT_INPUTS = [
+    ("nan", lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), ValueError, "NaN"),
+    ("inf", lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), y), ValueError, "infinity"),
+    ("y length", lambda X, y: (X, y[:-1]), ValueError, "inconsistent numbers of samples"),
+    ("1-D X", lambda X, y: (X[:, 0], y), ValueError, "Expected 2D array"),
+    ("3-D X", lambda X, y: (X[:, :, None], y), ValueError, "dim 3"),
+    ("empty X", lambda X, y: (X[:0], y[:0]), ValueError, "0 sample"),
+    ("continuous y", lambda X, y: (X, y + 0.5), ValueError, "Unknown label type"),
+    ("y None", lambda X, y: (X, None), ValueError, "requires y"),
+]
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("case, corrupt, error, match", BAD_FIT_INPUTS, ids=[c[0] for c in BAD_FIT_INPUTS])
+def test_bad_training_input_raises_and_changes_nothing(method, case, corrupt, error, match, data):
+    X, y = data
+    clf = EpinetClassifier(**FAST).fit(X, y)
+    before = snapshot(clf, X)
+    with pytest.raises(error, match=match):
+        getattr(clf, method)(*corrupt(X, y))
+    assert_unchanged(before, snapshot(clf, X))
+
+
+def test_fit_rejects_a_single_class_but_partial_fit_accepts_one_later(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"only 1 class.*classes=\[\.\.\.\]"):
+        EpinetClassifier(**FAST).partial_fit(X, np.zeros_like(y))
+    clf = EpinetClassifier(**FAST).fit(X, y)
+    before = snapshot(clf, X)
+    with pytest.raises(ValueError, match="only 1 class"):
+        clf.fit(X, np.zeros_like(y))
+    assert_unchanged(before, snapshot(clf, X))
+    clf.partial_fit(X[:3], np.zeros(3, dtype=int))  # a batch of one class is normal online
+
+
+def test_partial_fit_rejects_unseen_labels(data):
+    X, y = data
+    clf = EpinetClassifier(**FAST).fit(X, y)
+    before = snapshot(clf, X)
+    with pytest.raises(ValueError, match=r"labels \[7\].*classes=\[\.\.\.\]"):
+        clf.partial_fit(X[:5], np.array([0, 1, 7, 0, 1]))
+    assert_unchanged(before, snapshot(clf, X))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_proba_joint", "embed"])
+def test_predict_rejects_bad_input_and_changes_nothing(method, data):
+    X, y = data
+    clf = EpinetClassifier(**FAST).fit(X, y)
+    before = snapshot(clf, X)
+    call = getattr(clf, method)
+    with pytest.raises(ValueError, match="X has 3 features, but EpinetClassifier is expecting 4"):
+        call(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        call(np.full((2, 4), np.nan))
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        call(X[0])
+    assert_unchanged(before, snapshot(clf, X))
+
+
+@pytest.mark.parametrize("n_index, error, match", [
+    (0, ValueError, "n_index must be at least 1, got 0"),
+    (-3, ValueError, "n_index must be at least 1"),
+    (2.5, TypeError, "n_index must be an integer, got 2.5"),
+    ("10", TypeError, "n_index must be an integer"),
+    (True, TypeError, "n_index must be an integer"),
+])
+def test_n_index_is_validated(n_index, error, match, fitted, data):
+    with pytest.raises(error, match=match):
+        fitted[EpinetClassifier].predict_proba_joint(data[0], n_index=n_index)
+
+
+def test_numpy_integer_n_index_is_accepted(fitted, data):
+    assert fitted[EpinetClassifier].predict_proba_joint(data[0], n_index=np.int64(2)).shape[0] == 2
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_proba_joint", "embed"])
+def test_predicting_before_fit_raises_not_fitted(cls, method, data):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        getattr(cls(), method)(data[0])
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(backbone="resnet"), "backbone='resnet' is not supported"),
+    (dict(n_index_train=0), "n_index_train must be at least 1"),
+    (dict(index_dim=2.0), "index_dim must be an integer"),
+])
+def test_bad_hyperparameters_are_named(params, match, data):
+    with pytest.raises((ValueError, TypeError), match=match):
+        EpinetClassifier(**params).fit(*data)
+
+
+def test_bad_dropout_and_members_are_named(data):
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
+        DropoutClassifier(dropout=1.5).fit(*data)
+    with pytest.raises(ValueError, match="n_members must be at least 1"):
+        EnsembleClassifier(n_members=0).fit(*data)
+
+
+def test_initialize_without_data_explains_what_to_do():
+    with pytest.raises(AttributeError, match=r"call fit\(X, y\)"):
+        EpinetClassifier().initialize()
