@@ -1,0 +1,282 @@
+"""The ActiveLearner: modAL's interface, Algorithm 1, bookkeeping, checkpoints."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+
+from skepinet import EpinetClassifier
+from skepinet import strategies
+from skepinet.learner import ActiveLearner, History
+
+
+@pytest.fixture(scope="module")
+def pool():
+    X, y = make_classification(n_samples=700, n_features=6, n_informative=4, random_state=0)
+    return X[:500], y[:500], X[500:], y[500:]
+
+
+def epinet(**params):
+    return EpinetClassifier(random_state=0, max_epochs=5, **params)
+
+
+# -- modAL interface --------------------------------------------------------------
+
+
+def test_construction_with_training_data_fits_and_query_returns_rows(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), strategies.bald, X_training=X[:20], y_training=y[:20],
+                            random_state=0)
+    indices, rows = learner.query(X[20:], n_instances=3)
+    assert len(set(indices.tolist())) == 3
+    np.testing.assert_array_equal(rows, X[20:][indices])
+    again = ActiveLearner(epinet(), strategies.bald, X_training=X[:20], y_training=y[:20],
+                          random_state=0).query(X[20:], n_instances=3)[0]
+    np.testing.assert_array_equal(indices, again)
+    _, _, scores = learner.query(X[20:], n_instances=3, return_metrics=True)
+    assert scores.shape == (3,)
+
+
+def test_teach_refits_or_trains_incrementally(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), X_training=X[:20], y_training=y[:20])
+    module = learner.estimator.module_
+    learner.teach(X[20:30], y[20:30], only_new=True)
+    assert learner.estimator.module_ is module  # partial_fit: nothing re-initialised
+    assert len(learner.X_training) == 30 and len(learner.y_training) == 30
+    learner.teach(X[30:40], y[30:40])
+    assert learner.estimator.module_ is not module  # refit from scratch on all 40
+    assert len(learner.estimator.history) == learner.estimator.max_epochs
+
+
+def test_teach_with_pandas_and_a_plain_sklearn_model(pool):
+    X, y, _, _ = pool
+    frame = pd.DataFrame(X)
+    learner = ActiveLearner(LogisticRegression(), strategies.entropy,
+                            X_training=frame.iloc[:20], y_training=y[:20])
+    learner.teach(frame.iloc[20:30], y[20:30])
+    assert len(learner.X_training) == 30
+    indices, rows = learner.query(frame.iloc[30:], n_instances=2)
+    assert isinstance(rows, pd.DataFrame) and len(rows) == 2
+    with pytest.raises(TypeError, match="only_new=True needs an estimator with partial_fit"):
+        learner.teach(frame.iloc[30:31], y[30:31], only_new=True)
+    assert 0 <= learner.score(frame, y) <= 1
+
+
+def test_learner_exposes_joint_predictions_and_features(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), X_training=X[:20], y_training=y[:20])
+    assert learner.predict_proba_joint(X[:4], n_index=5).shape == (5, 4, 2)
+    assert learner.embed(X[:4]).shape == (4, 50)
+    plain = ActiveLearner(LogisticRegression(), X_training=X[:20], y_training=y[:20])
+    with pytest.raises(TypeError, match="EpinetClassifier"):
+        plain.predict_proba_joint(X[:4])
+
+
+# -- Algorithm 1 ----------------------------------------------------------------------
+
+
+def test_run_respects_the_budget_and_never_labels_a_row_twice(pool):
+    X, y, X_eval, y_eval = pool
+    learner = ActiveLearner(epinet(), random_state=0)
+    history = learner.run(X, y, budget=47, candidate_size=30, acquisition_size=10,
+                          X_eval=X_eval, y_eval=y_eval, eval_every=2, progress=False)
+    labelled = learner.run_state_["labelled"]
+    assert len(labelled) == 47 == len(set(labelled))
+    assert learner.run_state_["unlabelled"].sum() == 500 - 47
+    assert not learner.run_state_["unlabelled"][labelled].any()
+    assert [r["labels"] for r in history] == [10, 20, 30, 40, 47]
+    assert "accuracy" in history[1] and "accuracy" not in history[0] and "log_loss" in history[-1]
+    np.testing.assert_array_equal(learner.y_training, y[labelled])
+
+
+def test_run_stops_when_the_pool_is_exhausted(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), random_state=0)
+    learner.run(X[:25], y[:25], budget=100, candidate_size=10, acquisition_size=10, progress=False)
+    assert sorted(learner.run_state_["labelled"]) == list(range(25))
+
+
+def test_run_is_reproducible_with_random_state(pool):
+    X, y, X_eval, y_eval = pool
+
+    def run():
+        learner = ActiveLearner(epinet(), strategies.variance, random_state=3)
+        learner.run(X, y, budget=40, candidate_size=50, acquisition_size=10, progress=False)
+        return learner.run_state_["labelled"], learner.predict_proba_joint(X_eval, n_index=5)
+
+    (labels_a, joint_a), (labels_b, joint_b) = run(), run()
+    assert labels_a == labels_b
+    np.testing.assert_array_equal(joint_a, joint_b)
+
+
+def test_prioritised_queries_differ_from_uniform_candidates(pool):
+    X, y, _, _ = pool
+    picked = {}
+    for strategy in (strategies.variance, strategies.uniform):
+        learner = ActiveLearner(epinet(), strategy, random_state=0)
+        learner.run(X, y, budget=40, candidate_size=100, acquisition_size=10, progress=False)
+        picked[strategy.__name__] = learner.run_state_["labelled"]
+    # The first batch is uniform for both (nothing to score with yet); later ones differ.
+    assert picked["variance"][:10] == picked["uniform"][:10]
+    assert picked["variance"][10:] != picked["uniform"][10:]
+
+
+def test_callable_oracle_is_asked_for_each_row_once(pool):
+    X, y, _, _ = pool
+    asked = []
+
+    def person(rows, indices):
+        asked.extend(indices.tolist())
+        np.testing.assert_array_equal(rows, X[indices])
+        return np.where(y[indices] == 1, "spam", "ham")
+
+    learner = ActiveLearner(epinet(), random_state=0)
+    learner.run(X, person, budget=30, acquisition_size=10, classes=["ham", "spam"], progress=False)
+    assert len(asked) == 30 == len(set(asked))
+    assert set(learner.estimator.classes_) == {"ham", "spam"}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(budget=0), "budget must be a positive integer, got 0"),
+    (dict(budget=10, acquisition_size=20, candidate_size=10), "acquisition_size=20 exceeds candidate_size=10"),
+    (dict(budget=10, candidate_size=2.5), "candidate_size must be a positive integer"),
+])
+def test_run_rejects_bad_settings(kwargs, match, pool):
+    X, y, _, _ = pool
+    with pytest.raises(ValueError, match=match):
+        ActiveLearner(epinet()).run(X, y, progress=False, **kwargs)
+
+
+def test_run_rejects_an_oracle_of_the_wrong_length(pool):
+    X, y, _, _ = pool
+    with pytest.raises(ValueError, match="oracle has 499 labels but X_pool has 500 rows"):
+        ActiveLearner(epinet()).run(X, y[:-1], budget=10, progress=False)
+    with pytest.raises(ValueError, match="returned 1 labels for 10 rows"):
+        ActiveLearner(epinet()).run(X, lambda rows, idx: [0], budget=10, classes=[0, 1],
+                                    progress=False)
+
+
+def test_history_converts_to_a_frame_and_plots(pool):
+    X, y, X_eval, y_eval = pool
+    learner = ActiveLearner(epinet(), random_state=0)
+    history = learner.run(X, y, budget=30, X_eval=X_eval, y_eval=y_eval, progress=False)
+    frame = history.to_frame()
+    assert list(frame["labels"]) == [10, 20, 30]
+    assert {"accuracy", "log_loss", "wall_time"} <= set(frame.columns)
+    ax = history.plot("accuracy", label="epinet")
+    assert ax.get_xlabel() == "labels used" and len(ax.lines) == 1
+    with pytest.raises(ValueError, match="no 'auroc' in this history"):
+        history.plot("auroc")
+    assert isinstance(history, History)
+
+
+# -- checkpoints -------------------------------------------------------------------------
+
+RUN_SCRIPT = textwrap.dedent("""
+    import json, os, signal, sys
+    import numpy as np
+    from sklearn.datasets import make_classification
+    from skepinet import EpinetClassifier, strategies
+    from skepinet.learner import ActiveLearner
+
+    checkpoint, log, kill_at = sys.argv[1], sys.argv[2], sys.argv[3]
+    X, y = make_classification(n_samples=300, n_features=5, random_state=1)
+
+    def oracle(rows, indices):
+        with open(log, "a") as f:
+            f.write(json.dumps(indices.tolist()) + "\\n")
+        return y[indices]
+
+    if kill_at.startswith("train:"):
+        # Die in the middle of the n-th training step, after its labels were revealed.
+        calls = {"n": 0}
+        original = ActiveLearner._train_on
+        def dying(self, *args):
+            calls["n"] += 1
+            if calls["n"] == int(kill_at[6:]):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(self, *args)
+        ActiveLearner._train_on = dying
+    elif kill_at.startswith("save:"):
+        # Die while a checkpoint is being written, before it replaces the old one.
+        calls = {"n": 0}
+        original_replace = os.replace
+        def dying_replace(src, dst):
+            calls["n"] += 1
+            if calls["n"] == int(kill_at[5:]):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original_replace(src, dst)
+        os.replace = dying_replace
+
+    if os.path.exists(checkpoint):
+        learner = ActiveLearner.load(checkpoint)
+    else:
+        learner = ActiveLearner(EpinetClassifier(random_state=0, max_epochs=3),
+                                strategies.bald, random_state=0)
+    learner.run(X, oracle, budget=60, candidate_size=40, acquisition_size=10,
+                classes=[0, 1], checkpoint=checkpoint, progress=False)
+    np.save(checkpoint + ".joint.npy", learner.predict_proba_joint(X, n_index=8))
+    with open(checkpoint + ".labelled.json", "w") as f:
+        json.dump(learner.run_state_["labelled"], f)
+""")
+
+
+def run_script(tmp_path, name, kill_at):
+    script = tmp_path / "run.py"
+    script.write_text(RUN_SCRIPT)
+    checkpoint, log = tmp_path / f"{name}.joblib", tmp_path / f"{name}.log"
+    result = subprocess.run([sys.executable, str(script), str(checkpoint), str(log), kill_at],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return result, checkpoint, log
+
+
+def asked(log):
+    return [i for line in log.read_text().splitlines() for i in json.loads(line)]
+
+
+@pytest.mark.parametrize("kill_at", ["train:3", "save:4"])
+def test_killed_run_resumes_without_losing_or_repeating_labels(kill_at, tmp_path):
+    clean, clean_ckpt, clean_log = run_script(tmp_path, "clean", "never")
+    assert clean.returncode == 0, clean.stderr
+
+    killed, ckpt, log = run_script(tmp_path, "killed", kill_at)
+    assert killed.returncode == -9  # SIGKILL: no chance to clean up
+    assert ckpt.exists() and not list(tmp_path.glob(".skepinet-*.tmp.*"))
+    resumed, _, _ = run_script(tmp_path, "killed", "never")
+    assert resumed.returncode == 0, resumed.stderr
+
+    queried = asked(log)
+    if kill_at.startswith("train"):
+        # Labels were checkpointed before training: none is asked twice.
+        assert len(queried) == len(set(queried)) == 60
+    else:
+        # Killed while saving step 4's checkpoint: the previous checkpoint is intact,
+        # so only the batch whose save was cut short is asked again.
+        assert len(set(queried)) == 60 and len(queried) == 70
+    labelled = json.loads((tmp_path / "killed.joblib.labelled.json").read_text())
+    assert labelled == json.loads((tmp_path / "clean.joblib.labelled.json").read_text())
+    assert labelled == asked(clean_log)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "killed.joblib.joint.npy"), np.load(tmp_path / "clean.joblib.joint.npy")
+    )
+
+
+def test_save_and_load_round_trip(pool, tmp_path):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), random_state=0)
+    learner.run(X, y, budget=20, progress=False)
+    learner.save(tmp_path / "learner.joblib")
+    loaded = ActiveLearner.load(tmp_path / "learner.joblib")
+    assert loaded.run_state_["labelled"] == learner.run_state_["labelled"]
+    np.testing.assert_array_equal(loaded.predict_proba(X[:5]), learner.predict_proba(X[:5]))
+    with pytest.raises(ValueError, match="pool of 500 rows, not 499"):
+        loaded.run(X[:-1], y[:-1], budget=30, progress=False)
