@@ -2,7 +2,12 @@
 
 Classifiers that know what they don't know — an epinet, MC dropout or an
 ensemble on top of a backbone — with the scikit-learn and skorch interfaces,
-so that active-learning loops can label the examples that teach most.
+query strategies with modAL's interface, and an active learner, so that a
+labelling budget goes to the examples that teach the model most.
+
+The strategies exported here (``bald``, ``variance``, ...) take a classifier
+and a pool; the pure-numpy scores they rank by live in
+:mod:`skepinet.priorities`.
 """
 
 from .estimators import (
@@ -11,13 +16,36 @@ from .estimators import (
     EnsembleClassifier,
     EpinetClassifier,
 )
+from .learner import ActiveLearner, History
+from .strategies import (
+    bald,
+    batchbald,
+    coreset,
+    entropy,
+    least_confidence,
+    margin,
+    uncertain_diverse,
+    uniform,
+    variance,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActiveLearner",
     "BaselineClassifier",
     "DropoutClassifier",
     "EnsembleClassifier",
     "EpinetClassifier",
+    "History",
+    "bald",
+    "batchbald",
+    "coreset",
+    "entropy",
+    "least_confidence",
+    "margin",
+    "uncertain_diverse",
+    "uniform",
+    "variance",
     "__version__",
 ]

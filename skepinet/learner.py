@@ -246,7 +246,7 @@ class ActiveLearner:
     # -- the paper's Algorithm 1 -------------------------------------------------
 
     def run(self, X_pool, oracle, budget, *, candidate_size=100, acquisition_size=10,
-            n_steps=1, n_index=100, classes=None, X_eval=None, y_eval=None, eval_every=1,
+            n_steps=1, replay=None, n_index=100, classes=None, X_eval=None, y_eval=None, eval_every=1,
             checkpoint=None, progress=True):
         """Label up to ``budget`` rows of ``X_pool`` online (paper Algorithm 1).
 
@@ -274,6 +274,11 @@ class ActiveLearner:
         n_steps : int (default=1)
             Training epochs on each acquired batch (one gradient step each
             when the batch fits in ``batch_size``).
+        replay : int or None (default=None)
+            Earlier-labelled rows, drawn at random, trained on together with
+            each new batch. ``0`` is the paper's pure online update on the new
+            batch only; ``None`` rehearses every label so far, which keeps a
+            small network from forgetting when labels are few.
         n_index : int (default=100)
             Index samples for scoring.
         classes : array-like or None (default=None)
@@ -306,8 +311,10 @@ class ActiveLearner:
         state = self._resume_or_start(n_pool, budget, oracle, classes)
         if (X_eval is None) != (y_eval is None):
             raise ValueError("pass both X_eval and y_eval, or neither.")
+        if replay is not None:
+            replay = _check_positive_int(replay + 1, "replay", 100) - 1
         if state["pending"]:  # labels revealed before a crash, not yet trained on
-            self._train_on(X_pool, state, n_steps)
+            self._train_on(X_pool, state, n_steps, replay)
 
         bar = tqdm(total=budget, initial=state["n_labelled"], unit="label",
                    disable=not progress, desc="labelling")
@@ -321,7 +328,7 @@ class ActiveLearner:
                 state["elapsed"] = time.perf_counter() - start
                 if checkpoint is not None:
                     self.save(checkpoint)
-                self._train_on(X_pool, state, n_steps)
+                self._train_on(X_pool, state, n_steps, replay)
                 self._log_step(state, time.perf_counter() - start, X_eval, y_eval, eval_every,
                                final=state["n_labelled"] >= budget)
                 bar.update(len(chosen))
@@ -394,16 +401,22 @@ class ActiveLearner:
         state["n_labelled"] += len(chosen)
         state["step"] += 1
 
-    def _train_on(self, X_pool, state, n_steps):
-        indices = np.asarray(state["pending"])
-        X_new = _take_rows(X_pool, indices)
-        y_new = np.asarray(state["labels"][len(state["labels"]) - len(indices):])
+    def _train_on(self, X_pool, state, n_steps, replay):
+        n_new = len(state["pending"])
+        n_old = len(state["labelled"]) - n_new
+        old = np.arange(n_old)
+        if replay is not None and replay < n_old:
+            old = np.sort(self.rng_.choice(n_old, size=replay, replace=False))
+        positions = np.concatenate([old, np.arange(n_old, n_old + n_new)]).astype(int)
+        X_step = _take_rows(X_pool, np.asarray(state["labelled"])[positions])
+        y_step = np.asarray(state["labels"])[positions]
+        X_new, y_new = _take_rows(X_pool, np.asarray(state["pending"])), y_step[-n_new:]
         classes = state["classes"]
         if classes is None:
             classes = np.unique(np.asarray(state["labels"])) if self.y_training is None else None
         kwargs = {"classes": classes} if classes is not None else {}
         if n_steps:
-            self.estimator.partial_fit(X_new, y_new, epochs=n_steps, **kwargs)
+            self.estimator.partial_fit(X_step, y_step, epochs=n_steps, **kwargs)
         self.X_training, self.y_training = _stack(self.X_training, X_new), _stack(self.y_training, y_new)
         state["pending"] = []
 
