@@ -458,7 +458,10 @@ class _ENNClassifier(NeuralNetClassifier):
         with torch.inference_mode():
             for rows, xb in self._iter_batches(X):
                 logits = self.infer(xb, index=index)
-                yield rows, torch.softmax(logits.float(), dim=-1)
+                if logits.stride(0) == 0:  # the same logits for every index sample
+                    yield rows, torch.softmax(logits[0].float(), dim=-1).expand_as(logits)
+                else:
+                    yield rows, torch.softmax(logits.float(), dim=-1)
 
     def predict_proba_joint(self, X, n_index=DEFAULT_N_INDEX):
         """Class probabilities under ``n_index`` epistemic index samples.

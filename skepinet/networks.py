@@ -142,18 +142,42 @@ class IndexedMLP(nn.Module):
         self.index_dim = index_dim
         self.n_classes = n_classes
 
-    def forward(self, phi, z):
-        """Return ``(n_index, batch, n_classes)`` for ``phi`` (B, F) and ``z`` (K, d)."""
+    def hidden(self, phi, z):
+        """Last hidden activations on the ``(n_index, batch)`` grid, ``(K, B, H)``.
+
+        Only defined when the MLP has hidden layers.
+        """
         first, *rest = self.layers
         d = self.index_dim
         h = F.linear(phi, first.weight[:, d:], first.bias)[None] + (
             z @ first.weight[:, :d].T
         )[:, None]
-        for layer in rest:
-            h = layer(F.relu(h))
-        k, b = h.shape[:2]
-        h = h.view(k, b, self.n_classes, d)
-        return torch.einsum("kbcd,kd->kbc", h, z)
+        h = F.relu(h, inplace=True)
+        for layer in rest[:-1]:
+            h = F.relu(layer(h), inplace=True)
+        return h
+
+    def output_weights(self, z):
+        """The last layer contracted with each ``z``: weights ``(K, H, C)``, bias ``(K, 1, C)``.
+
+        ``reshape(W h + b, (C, d)) @ z == h @ W_z + b_z``, so contracting the
+        weights first avoids materialising the ``(K, B, C * d)`` output.
+        """
+        last = self.layers[-1]
+        n_hidden = last.in_features
+        weight = last.weight.view(self.n_classes, self.index_dim, n_hidden)
+        bias = last.bias.view(self.n_classes, self.index_dim)
+        return torch.einsum("cdh,kd->khc", weight, z), (z @ bias.T)[:, None]
+
+    def forward(self, phi, z):
+        """Return ``(n_index, batch, n_classes)`` for ``phi`` (B, F) and ``z`` (K, d)."""
+        if len(self.layers) == 1:  # no hidden layer: the output layer sees [z, phi]
+            d, out = self.index_dim, self.layers[0]
+            h = F.linear(phi, out.weight[:, d:], out.bias)[None] + (z @ out.weight[:, :d].T)[:, None]
+            h = h.view(*h.shape[:2], self.n_classes, d)
+            return torch.einsum("kbcd,kd->kbc", h, z)
+        weight, bias = self.output_weights(z)
+        return torch.baddbmm(bias, self.hidden(phi, z), weight)
 
 
 class BaselineNet(nn.Module):
@@ -259,11 +283,16 @@ class EpinetNet(nn.Module):
         z = index.to(dtype=mu.dtype)
         phi = self._phi(x, hidden)
         logits = mu[None] + self.learnable(phi, z)
-        if self.prior_scale:
-            with torch.no_grad():
-                prior = self.prior(phi, z)
-            logits = logits + self.prior_scale * prior
-        return logits
+        if not self.prior_scale:
+            return logits
+        with torch.no_grad():
+            if len(self.prior.layers) == 1:
+                return logits + self.prior_scale * self.prior(phi, z)
+            weight, bias = self.prior.output_weights(z)
+            hidden = self.prior.hidden(phi, z)
+        # One fused multiply-add for the prior: logits + s * (h_P @ W_P + b_P).
+        return torch.baddbmm(logits + self.prior_scale * bias, hidden, weight,
+                             alpha=self.prior_scale)
 
 
 class DropoutNet(nn.Module):
@@ -318,11 +347,18 @@ class DropoutNet(nn.Module):
         """Return nominal logits without ``index``, else joint logits."""
         if index is None:
             return self.base(x)[0]
+        # Masks are non-negative, so relu(a * m) == m * relu(a): each mask folds
+        # into the next layer's weights, and the first hidden layer is computed
+        # once for the batch instead of once per index sample.
         masks = index.to(dtype=x.dtype).split(self.hidden_sizes, dim=1)
-        h = x
-        for layer, mask in zip(self.base.hidden, masks):
-            h = F.relu(layer(h) * mask[:, None, :])
-        return self.base.out(h)
+        first, *rest = self.base.hidden
+        h = F.relu(first(x))
+        for layer, mask in zip([*rest, self.base.out], masks):
+            weight = layer.weight[None] * mask[:, None, :]  # (K, out, in)
+            h = torch.matmul(h, weight.transpose(1, 2)) + layer.bias
+            if layer is not self.base.out:
+                h = F.relu(h, inplace=True)
+        return h
 
 
 class EnsembleNet(nn.Module):

@@ -1,0 +1,30 @@
+"""The examples run end to end, non-interactively, on small settings."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("script, argv, expected", [
+    ("modal_style_loop.py", ["--rounds", "2"], "accuracy"),
+    ("pipeline_grid_search.py", ["--quick"], "best baseline settings"),
+    ("human_in_the_loop.py", ["--auto", "--budget", "10", "--checkpoint", "{tmp}/hitl.joblib"], "log_loss"),
+])
+def test_example_runs(script, argv, expected, tmp_path, monkeypatch, capsys):
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]
+    monkeypatch.setattr(sys, "argv", [script, *argv])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    assert expected in capsys.readouterr().out
+
+
+def test_human_in_the_loop_resumes_from_its_checkpoint(tmp_path, monkeypatch, capsys):
+    checkpoint = str(tmp_path / "hitl.joblib")
+    for budget in ("10", "20"):
+        monkeypatch.setattr(sys, "argv", ["hitl", "--auto", "--budget", budget, "--checkpoint", checkpoint])
+        runpy.run_path(str(EXAMPLES / "human_in_the_loop.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "Resuming: 10 labels already given." in out
