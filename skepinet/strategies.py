@@ -35,7 +35,6 @@ a model without epistemic uncertainty gives bald = 0 everywhere, and then
 the choice is uniform rather than the first rows of the pool.
 """
 
-import numbers
 
 import numpy as np
 from sklearn.pipeline import Pipeline
@@ -44,6 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn.exceptions import NotFittedError
 
 from . import priorities as _priorities
+from .priorities import _is_integer
 from .estimators import DEFAULT_N_INDEX, check_n_index
 
 __all__ = [
@@ -198,10 +198,6 @@ def _resolve_priority(priority):
 
 
 # -- validation --------------------------------------------------------------------
-
-
-def _is_integer(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def _check_n_instances(n_instances, n_pool):
