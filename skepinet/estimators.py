@@ -545,7 +545,7 @@ class _ENNClassifier(NeuralNetClassifier):
         with torch.inference_mode():
             for _, xb in self._iter_batches(X):
                 chunks.append(self.module_.features(xb).float().cpu().numpy())
-        return np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
+        return np.concatenate(chunks)
 
 
 _COMMON_PARAMS = """

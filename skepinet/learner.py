@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, log_loss
 from tqdm.auto import tqdm
 
-from .strategies import _Model, _require_enn, _take_rows, variance
+from .strategies import _is_fitted, _Model, _require_enn, _take_rows, variance
 
 __all__ = ["ActiveLearner", "History"]
 
@@ -301,6 +301,13 @@ class ActiveLearner:
         budget = _check_positive_int(budget, "budget", 100)
         candidate_size = _check_positive_int(candidate_size, "candidate_size", 100)
         acquisition_size = _check_positive_int(acquisition_size, "acquisition_size", 10)
+        n_steps = _check_positive_int(n_steps, "n_steps", 1)
+        if not hasattr(self.estimator, "partial_fit"):
+            raise TypeError(
+                f"run() trains online with partial_fit, which {type(self.estimator).__name__} "
+                "lacks; use a skepinet estimator (scale inputs beforehand instead of in a "
+                "Pipeline), or the query/teach loop."
+            )
         if acquisition_size > candidate_size:
             raise ValueError(
                 f"acquisition_size={acquisition_size} exceeds candidate_size={candidate_size}: "
@@ -361,6 +368,11 @@ class ActiveLearner:
             return state
         if classes is None and not callable(oracle):
             classes = np.unique(np.asarray(oracle))
+        if classes is None and not _is_fitted(self.estimator):
+            raise ValueError(
+                "with a callable oracle and an unfitted estimator, pass every label with "
+                "run(..., classes=[...]): the first answers may not contain them all."
+            )
         self.run_state_ = state = {
             "n_pool": n_pool,
             "unlabelled": np.ones(n_pool, dtype=bool),
@@ -386,7 +398,7 @@ class ActiveLearner:
         return candidates[np.asarray(picked)]
 
     def _is_trained(self):
-        return self.y_training is not None or bool(self.run_state_ and self.run_state_["step"] > 1)
+        return self.y_training is not None or _is_fitted(self.estimator)
 
     def _record_labels(self, state, chosen, labels):
         if len(labels) != len(chosen):
@@ -411,12 +423,12 @@ class ActiveLearner:
         X_step = _take_rows(X_pool, np.asarray(state["labelled"])[positions])
         y_step = np.asarray(state["labels"])[positions]
         X_new, y_new = _take_rows(X_pool, np.asarray(state["pending"])), y_step[-n_new:]
-        classes = state["classes"]
-        if classes is None:
-            classes = np.unique(np.asarray(state["labels"])) if self.y_training is None else None
-        kwargs = {"classes": classes} if classes is not None else {}
-        if n_steps:
+        kwargs = {} if state["classes"] is None else {"classes": state["classes"]}
+        if _accepts(self.estimator.partial_fit, "epochs"):  # skorch: n epochs in one call
             self.estimator.partial_fit(X_step, y_step, epochs=n_steps, **kwargs)
+        else:
+            for _ in range(n_steps):
+                self.estimator.partial_fit(X_step, y_step, **kwargs)
         self.X_training, self.y_training = _stack(self.X_training, X_new), _stack(self.y_training, y_new)
         state["pending"] = []
 

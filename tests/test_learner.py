@@ -1,5 +1,6 @@
 """The ActiveLearner: modAL's interface, Algorithm 1, bookkeeping, checkpoints."""
 
+import copy
 import json
 import os
 import subprocess
@@ -280,3 +281,35 @@ def test_save_and_load_round_trip(pool, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X[:5]), learner.predict_proba(X[:5]))
     with pytest.raises(ValueError, match="pool of 500 rows, not 499"):
         loaded.run(X[:-1], y[:-1], budget=30, progress=False)
+
+
+def test_run_with_a_plain_sklearn_incremental_model(pool):
+    from sklearn.linear_model import SGDClassifier
+
+    X, y, X_eval, y_eval = pool
+    learner = ActiveLearner(SGDClassifier(loss="log_loss", random_state=0), strategies.entropy,
+                            random_state=0)
+    history = learner.run(X, y, budget=30, n_steps=3, X_eval=X_eval, y_eval=y_eval, progress=False)
+    assert history[-1]["labels"] == 30 and history[-1]["accuracy"] > 0.5
+
+
+def test_run_explains_what_it_needs(pool):
+    X, y, _, _ = pool
+    with pytest.raises(ValueError, match=r"run\(\.\.\., classes=\[\.\.\.\]\)"):
+        ActiveLearner(epinet()).run(X, lambda rows, idx: y[idx], budget=10, progress=False)
+    with pytest.raises(TypeError, match="run\\(\\) trains online with partial_fit"):
+        ActiveLearner(LogisticRegression()).run(X, y, budget=10, progress=False)
+    with pytest.raises(ValueError, match="n_steps must be a positive integer"):
+        ActiveLearner(epinet()).run(X, y, budget=10, n_steps=0, progress=False)
+
+
+def test_a_pretrained_model_scores_the_first_batch(pool):
+    X, y, _, _ = pool
+    fitted = epinet().fit(X[:50], y[:50])
+    first = {}
+    for strategy in (strategies.variance, strategies.uniform):
+        # Already trained, and no X_training given: the model still scores batch one.
+        learner = ActiveLearner(copy.deepcopy(fitted), strategy, random_state=0)
+        learner.run(X, y, budget=10, candidate_size=100, acquisition_size=10, progress=False)
+        first[strategy.__name__] = learner.run_state_["labelled"]
+    assert first["variance"] != first["uniform"]
