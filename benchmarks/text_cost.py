@@ -30,7 +30,8 @@ padding is per batch), batch size 32 for training and prediction.
 
 Run from the repository root (no network needed; ``HF_HUB_OFFLINE=1``)::
 
-    python benchmarks/text_cost.py                 # 512 sentences, ~5-10 min on 2 CPU cores
+    python benchmarks/text_cost.py                 # 512 sentences, all torch threads
+    python benchmarks/text_cost.py --threads 1     # one thread: steadier on a shared machine
     python benchmarks/text_cost.py --quick --out /tmp/text_cost.json   # smoke test
 
 It prints a table and writes it, with the settings, as JSON (by default to
@@ -80,15 +81,20 @@ def parse_args(argv=None):
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32, help="training and prediction batch size")
     parser.add_argument("--n-index", default="10,100", help="comma-separated n_index values")
-    parser.add_argument("--repeats", type=int, default=2, help="timed prediction repeats")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed prediction repeats (default 2; --quick 1)")
     parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate")
     parser.add_argument("--encoder-lr", type=float, default=1e-5)
     parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads for this run (default: torch's default)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     args = parser.parse_args(argv)
-    if args.n_sentences is None:
-        args.n_sentences = 32 if args.quick else 512
+    # --quick only changes what the user left unset.
+    for name, quick, full in (("n_sentences", 16, 512), ("repeats", 1, 2)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
     args.n_index = [int(k) for k in str(args.n_index).split(",") if k.strip()]
     if args.n_sentences < 2 or args.repeats < 1 or not args.n_index or min(args.n_index) < 1:
         parser.error("--n-sentences (>= 2), --repeats and --n-index must be positive")
@@ -250,7 +256,13 @@ def main(argv=None):
         transformers.logging.disable_progress_bar()
     except (ImportError, AttributeError):
         pass
-    result = run(args)
+    threads = torch.get_num_threads()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        result = run(args)
+    finally:
+        torch.set_num_threads(threads)
     print(format_table(result))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
