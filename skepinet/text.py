@@ -22,6 +22,8 @@ __all__ = [
     "DEFAULT_PRETRAINED",
     "TransformerEncoder",
     "TextENN",
+    "MCDropoutTextENN",
+    "IndependentEncodersENN",
     "default_pretrained_path",
     "check_texts",
     "clear_feature_cache",
@@ -238,6 +240,79 @@ def frozen_encoder(pretrained, pooling, device):
         encoder.requires_grad_(False)
         _ENCODERS[key] = encoder
     return _ENCODERS[key]
+
+
+class MCDropoutTextENN(TextENN):
+    """MC dropout through the whole network: encoder dropout and head masks per index sample.
+
+    Each index sample is a seed for the encoder's own dropout layers plus a
+    mask of the head's hidden units, so a joint prediction needs one encoder
+    pass per index sample: this is the cost that the epinet and the
+    head-only dropout avoid, kept as an option so it can be measured.
+    """
+
+    # Seeds are stored in the (float) index tensor: 2**24 keeps them exact.
+    _SEED_RANGE = 2**24
+
+    def sample_index(self, n_index, generator=None):
+        """One encoder seed and one head mask per index sample: ``(n_index, 1 + H)``."""
+        seeds = torch.randint(self._SEED_RANGE, (n_index, 1), generator=generator)
+        return torch.cat([seeds.float(), self.head.sample_index(n_index, generator=generator)], 1)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, index=None):
+        """Joint logits: one dropout-perturbed encoder pass per index sample."""
+        if index is None:
+            return super().forward(input_ids, attention_mask, token_type_ids)
+        was_training = self.encoder.training
+        devices = [input_ids.device] if input_ids.device.type == "cuda" else []
+        logits = []
+        try:
+            self.encoder.train()  # dropout on, whatever the mode of the rest
+            for sample in index:
+                with torch.random.fork_rng(devices=devices):
+                    torch.manual_seed(int(sample[0]))
+                    features = self.encoder(input_ids, attention_mask, token_type_ids)
+                logits.append(self.head(features.float(), sample[None, 1:]))
+        finally:
+            self.encoder.train(was_training)
+        return torch.cat(logits)
+
+
+class IndependentEncodersENN(nn.Module):
+    """An ensemble whose members each have their own encoder (not one shared).
+
+    Parameters
+    ----------
+    encoders : list of TransformerEncoder
+        One per member.
+    head : skepinet.networks.EnsembleNet
+        The members' heads, with as many members as encoders.
+    """
+
+    def __init__(self, encoders, head):
+        super().__init__()
+        self.encoders = nn.ModuleList(encoders)
+        self.head = head
+
+    def sample_index(self, n_index, generator=None):
+        """Member ids, as for the shared-encoder ensemble."""
+        return self.head.sample_index(n_index, generator=generator)
+
+    def features(self, input_ids, attention_mask=None, token_type_ids=None):
+        """The first member's encoder features."""
+        return self.encoders[0](input_ids, attention_mask, token_type_ids)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, index=None):
+        """Each distinct member runs its own encoder once per batch."""
+        members = torch.arange(len(self.encoders)) if index is None else torch.unique(index.long())
+        features = torch.stack([
+            self.encoders[m](input_ids, attention_mask, token_type_ids).float() for m in members.tolist()
+        ])
+        logits = self.head.member_logits(features, members.to(features.device))
+        if index is None:
+            return logits.mean(0)
+        inverse = torch.searchsorted(members.to(index.device), index.long())
+        return logits[inverse.to(logits.device)]
 
 
 def cache_key(pretrained, pooling, max_length):

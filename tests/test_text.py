@@ -205,3 +205,34 @@ def test_offline_minilm_is_the_default_encoder(data):
     clf.fit(texts[:20], y[:20])
     assert clf.embed(texts[:2]).shape == (2, 384)
     assert clf.predict_proba_joint(texts[:4], n_index=3).shape == (3, 4, 2)
+
+
+def test_mc_dropout_through_the_encoder_runs_it_once_per_index_sample(tiny_bert, data):
+    texts, y = data
+    clf = bert(DropoutClassifier, tiny_bert, mc_dropout_encoder=True, dropout=0.0,
+               n_index_train=2, max_epochs=2).fit(texts, y)
+    spy = EncoderSpy(clf.module_.encoder)
+    joint = clf.predict_proba_joint(texts[:8], n_index=5)
+    assert len(spy.widths) == 5  # one encoder pass per index sample
+    # Head dropout is off: all the spread comes from dropout inside the encoder.
+    assert np.ptp(joint, axis=0).max() > 1e-4
+    np.testing.assert_array_equal(joint, clf.predict_proba_joint(texts[:8], n_index=5))
+    assert not clf.module_.encoder.training  # put back in eval mode afterwards
+    with pytest.raises(ValueError, match="mc_dropout_encoder=True .* freeze_encoder=False"):
+        bert(DropoutClassifier, tiny_bert, mc_dropout_encoder=True, freeze_encoder=True).fit(texts, y)
+
+
+def test_ensemble_with_independent_encoders(tiny_bert, data):
+    texts, y = data
+    clf = bert(EnsembleClassifier, tiny_bert, n_members=3, shared_encoder=False, max_epochs=3).fit(texts, y)
+    assert len(clf.module_.encoders) == 3
+    assert not torch.equal(  # each member fine-tuned its own encoder
+        clf.module_.encoders[0].model.embeddings.word_embeddings.weight,
+        clf.module_.encoders[1].model.embeddings.word_embeddings.weight,
+    )
+    spies = [EncoderSpy(encoder) for encoder in clf.module_.encoders]
+    joint = clf.predict_proba_joint(texts[:6], n_index=9)
+    assert [len(s.widths) for s in spies] == [1, 1, 1]  # each member's encoder once per batch
+    assert joint.shape == (9, 6, 2) and np.ptp(joint, axis=0).max() > 1e-4
+    with pytest.raises(ValueError, match="shared_encoder=False .* freeze_encoder=False"):
+        bert(EnsembleClassifier, tiny_bert, shared_encoder=False, freeze_encoder=True).fit(texts, y)
