@@ -109,7 +109,7 @@ def _rollback_on_error(obj):
 
 def _row_slices(n_rows, step):
     for start in range(0, n_rows, step):
-        yield slice(start, start + step), start
+        yield slice(start, start + step)
 
 
 def _n_rows(X):
@@ -364,7 +364,8 @@ class _ENNClassifier(NeuralNetClassifier):
             encoder = _text.frozen_encoder(self.pretrained, self.pooling, self.device)
             chunks = []
             with torch.inference_mode(), self._autocast():
-                for rows, _ in _row_slices(len(missing), self._predict_batch_size(len(missing))):
+                n_missing = _text.n_texts(missing)
+                for rows in _row_slices(n_missing, self._predict_batch_size(n_missing)):
                     features = encoder(**self._tokenized(_text.take_texts(missing, rows)))
                     chunks.append(features.float().cpu().numpy())
             return np.concatenate(chunks)
@@ -592,7 +593,7 @@ class _ENNClassifier(NeuralNetClassifier):
     def _iter_batches(self, X):
         """Model-ready batches of prepared input: arrays, texts or tokenized dicts."""
         n_rows = _n_rows(X)
-        for rows, _ in _row_slices(n_rows, self._predict_batch_size(n_rows)):
+        for rows in _row_slices(n_rows, self._predict_batch_size(n_rows)):
             if isinstance(X, np.ndarray):
                 yield rows, torch.tensor(X[rows], device=self.device)
             else:

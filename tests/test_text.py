@@ -137,13 +137,15 @@ def test_sentence_pairs_pandas_and_string_labels(tiny_bert, data):
     assert single.predict_proba(pd.Series(texts[:3])).shape == (3, 2)
 
 
-def test_pre_tokenized_input_from_skorch_tokenizer_in_a_pipeline(tiny_bert, data):
+@pytest.mark.parametrize("freeze_encoder", [False, True])
+def test_pre_tokenized_input_from_skorch_tokenizer_in_a_pipeline(freeze_encoder, tiny_bert, data):
     from skorch.hf import HuggingfacePretrainedTokenizer
 
     texts, y = data
     pipe = make_pipeline(
         HuggingfacePretrainedTokenizer(tiny_bert, max_length=16),
-        bert(EpinetClassifier, tiny_bert, max_epochs=3),
+        bert(EpinetClassifier, tiny_bert, max_epochs=3, freeze_encoder=freeze_encoder,
+             iterator_valid__batch_size=7),
     ).fit(texts, y)
     assert pipe.predict_proba(texts[:5]).shape == (5, 2)
     tokens = pipe[0].transform(texts[:5])
