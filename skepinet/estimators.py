@@ -655,13 +655,14 @@ class _ENNClassifier(NeuralNetClassifier):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes), float32
+        proba : ndarray of shape (n_samples, n_classes), float64
+            Rows sum to 1 in float64, as scikit-learn's metrics expect.
         """
         X = self._validate_predict_data(X)
-        out = np.empty((_n_rows(X), len(self.classes_)), dtype=np.float32)
+        out = np.empty((_n_rows(X), len(self.classes_)), dtype=np.float64)
         for rows, proba in self._iter_joint_proba(X, self._n_index_predict()):
             out[rows] = proba.mean(dim=0).cpu().numpy()
-        return out
+        return out / out.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         """Most probable class label for each row.

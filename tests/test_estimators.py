@@ -90,7 +90,10 @@ def test_predict_proba_is_the_mean_of_the_joint_prediction(cls, fitted, data):
     clf = fitted[cls]
     n_index = getattr(clf, "n_index_predict", 1) if cls is not BaselineClassifier else 1
     expected = clf.predict_proba_joint(X, n_index=n_index).mean(axis=0)
-    np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-6)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba, expected, atol=1e-6)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[expected.argmax(axis=1)])
 
 
