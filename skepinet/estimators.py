@@ -107,11 +107,6 @@ def _rollback_on_error(obj):
         raise
 
 
-def _row_slices(n_rows, step):
-    for start in range(0, n_rows, step):
-        yield slice(start, start + step)
-
-
 def _n_rows(X):
     return X.shape[0] if isinstance(X, np.ndarray) else _text.n_texts(X)
 
@@ -160,6 +155,7 @@ class _ENNClassifier(NeuralNetClassifier):
         freeze_encoder=False,
         encoder_lr=1e-5,
         mixed_precision="auto",
+        cuda_batch_size=1024,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -192,6 +188,7 @@ class _ENNClassifier(NeuralNetClassifier):
         self.freeze_encoder = freeze_encoder
         self.encoder_lr = encoder_lr
         self.mixed_precision = mixed_precision
+        self.cuda_batch_size = cuda_batch_size
         for attr in ("history_", "initialized_", "virtual_params_"):
             if not vars(self)[attr]:
                 del vars(self)[attr]
@@ -362,13 +359,9 @@ class _ENNClassifier(NeuralNetClassifier):
         """Features of a frozen encoder, computed once per text and cached."""
         def compute(missing):
             encoder = _text.frozen_encoder(self.pretrained, self.pooling, self.device)
-            chunks = []
             with torch.inference_mode(), self._autocast():
-                n_missing = _text.n_texts(missing)
-                for rows in _row_slices(n_missing, self._predict_batch_size(n_missing)):
-                    features = encoder(**self._tokenized(_text.take_texts(missing, rows)))
-                    chunks.append(features.float().cpu().numpy())
-            return np.concatenate(chunks)
+                chunks = self._map_batches(missing, lambda b: encoder(**b).float().cpu().numpy())
+                return np.concatenate([chunk for _, chunk in chunks])
 
         if isinstance(texts, dict):  # pre-tokenized: nothing to key a cache on
             return compute(texts)
@@ -587,17 +580,40 @@ class _ENNClassifier(NeuralNetClassifier):
     # -- prediction ------------------------------------------------------------
 
     def _predict_batch_size(self, n_rows):
-        batch_size = self.get_params_for("iterator_valid").get("batch_size", self.batch_size)
+        params = self.get_params_for("iterator_valid")
+        if "batch_size" in params:
+            batch_size = params["batch_size"]
+        elif torch.device(self.device).type == "cuda":
+            batch_size = self.cuda_batch_size
+        else:
+            batch_size = self.batch_size
         return max(n_rows, 1) if batch_size == -1 else batch_size
 
-    def _iter_batches(self, X):
-        """Model-ready batches of prepared input: arrays, texts or tokenized dicts."""
-        n_rows = _n_rows(X)
-        for rows in _row_slices(n_rows, self._predict_batch_size(n_rows)):
-            if isinstance(X, np.ndarray):
-                yield rows, torch.tensor(X[rows], device=self.device)
-            else:
-                yield rows, self._tokenized(_text.take_texts(X, rows))
+    def _batch(self, X, rows):
+        """A model-ready batch of prepared input: an array, texts or a tokenized dict."""
+        if isinstance(X, np.ndarray):
+            return torch.tensor(X[rows], device=self.device)
+        return self._tokenized(_text.take_texts(X, rows))
+
+    def _map_batches(self, X, compute):
+        """Yield ``(rows, compute(batch))`` batch by batch over prepared input.
+
+        A batch that runs out of GPU memory is retried at half the size, so
+        the prediction batch can start large enough to fill the GPU.
+        """
+        n_rows, step, start = _n_rows(X), self._predict_batch_size(_n_rows(X)), 0
+        while start < n_rows:
+            rows = slice(start, min(start + step, n_rows))
+            try:
+                result = compute(self._batch(X, rows))
+            except torch.cuda.OutOfMemoryError:
+                if step == 1:
+                    raise
+                step //= 2
+                torch.cuda.empty_cache()
+                continue
+            yield rows, result
+            start = rows.stop
 
     def _evaluation_index(self, n_index):
         # A fixed seed: every call, row and batch sees the same index samples.
@@ -607,13 +623,15 @@ class _ENNClassifier(NeuralNetClassifier):
     def _iter_joint_proba(self, X, n_index):
         index = self._evaluation_index(n_index)
         self._set_training(False)
-        with torch.inference_mode():
-            for rows, xb in self._iter_batches(X):
-                logits = self.infer(xb, index=index)
-                if logits.stride(0) == 0:  # the same logits for every index sample
-                    yield rows, torch.softmax(logits[0].float(), dim=-1).expand_as(logits)
-                else:
-                    yield rows, torch.softmax(logits.float(), dim=-1)
+
+        @torch.inference_mode()
+        def joint_proba(batch):
+            logits = self.infer(batch, index=index)
+            if logits.stride(0) == 0:  # the same logits for every index sample
+                return torch.softmax(logits[0].float(), dim=-1).expand_as(logits)
+            return torch.softmax(logits.float(), dim=-1)
+
+        yield from self._map_batches(X, joint_proba)
 
     def predict_proba_joint(self, X, n_index=DEFAULT_N_INDEX):
         """Class probabilities under ``n_index`` epistemic index samples.
@@ -696,12 +714,13 @@ class _ENNClassifier(NeuralNetClassifier):
         if self._is_text() and not self._fine_tunes_encoder():
             return X  # the frozen encoder's features
         self._set_training(False)
-        chunks = []
+
+        def features(batch):
+            out = self.module_.features(**batch) if isinstance(batch, dict) else self.module_.features(batch)
+            return out.float().cpu().numpy()
+
         with torch.inference_mode(), self._autocast():
-            for _, xb in self._iter_batches(X):
-                features = self.module_.features(**xb) if isinstance(xb, dict) else self.module_.features(xb)
-                chunks.append(features.float().cpu().numpy())
-        return np.concatenate(chunks)
+            return np.concatenate([chunk for _, chunk in self._map_batches(X, features)])
 
 
 _COMMON_PARAMS = """
@@ -729,6 +748,9 @@ _COMMON_PARAMS = """
         Learning rate of a fine-tuned encoder (the heads use ``lr``).
     mixed_precision : {'auto', True, False} (default='auto')
         bf16 autocast for forward passes on CUDA ('auto' and True); never on CPU.
+    cuda_batch_size : int (default=1024)
+        Prediction batch on CUDA when ``iterator_valid__batch_size`` is not
+        set; a batch that runs out of GPU memory is retried at half the size.
     lr : float (default=1e-3)
         Learning rate of the optimizer.
     max_epochs : int (default=100)

@@ -477,3 +477,37 @@ def test_bad_dropout_and_members_are_named(data):
 def test_initialize_without_data_explains_what_to_do():
     with pytest.raises(AttributeError, match=r"call fit\(X, y\)"):
         EpinetClassifier().initialize()
+
+
+# -- GPU behaviour that can be checked without a GPU ---------------------------------
+
+
+def test_prediction_batches_shrink_when_the_gpu_runs_out_of_memory(data, monkeypatch):
+    X, y = data
+    clf = EpinetClassifier(**FAST, iterator_valid__batch_size=64).fit(X, y)
+    expected = clf.predict_proba_joint(X, n_index=5)
+    seen = []
+    infer = type(clf).infer
+
+    def infer_with_small_gpu(self, x, **kwargs):
+        seen.append(len(x))
+        if len(x) > 16:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return infer(self, x, **kwargs)
+
+    monkeypatch.setattr(type(clf), "infer", infer_with_small_gpu)
+    np.testing.assert_allclose(clf.predict_proba_joint(X, n_index=5), expected, atol=1e-6)
+    assert seen[:3] == [64, 32, 16] and max(seen[3:]) <= 16  # halved, then kept
+    assert sum(n for n in seen if n <= 16) == len(X)  # every row exactly once
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available:UserWarning")  # built, not entered
+def test_cuda_defaults_large_prediction_batches_and_bf16_autocast(data):
+    clf = EpinetClassifier(batch_size=32, device="cuda", cuda_batch_size=512)
+    assert clf._predict_batch_size(10_000) == 512
+    assert clf.set_params(iterator_valid__batch_size=100)._predict_batch_size(10_000) == 100
+    autocast = clf._autocast()
+    assert isinstance(autocast, torch.autocast) and autocast.fast_dtype == torch.bfloat16
+    assert not isinstance(clf.set_params(mixed_precision=False)._autocast(), torch.autocast)
+    assert not isinstance(EpinetClassifier(device="cpu")._autocast(), torch.autocast)
+    assert EpinetClassifier(batch_size=32, device="cpu")._predict_batch_size(10_000) == 32
