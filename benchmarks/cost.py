@@ -38,19 +38,8 @@ import numpy as np
 import torch
 
 import skepinet
-from skepinet import (
-    BaselineClassifier,
-    DropoutClassifier,
-    EnsembleClassifier,
-    EpinetClassifier,
-)
+from skepinet.estimators import ESTIMATORS
 
-ESTIMATORS = {
-    "baseline": BaselineClassifier,
-    "epinet": EpinetClassifier,
-    "dropout": DropoutClassifier,
-    "ensemble": EnsembleClassifier,
-}
 N_CLASSES = 2
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "cost_mlp.json"
 

@@ -45,21 +45,11 @@ import torch
 from sklearn.metrics import accuracy_score, log_loss
 
 import skepinet
-from skepinet import (
-    BaselineClassifier,
-    DropoutClassifier,
-    EnsembleClassifier,
-    EpinetClassifier,
-)
+from skepinet import BaselineClassifier, EpinetClassifier
+from skepinet.estimators import ESTIMATORS
 from skepinet import text as sktext
 from skepinet.datasets import load_glue
 
-ESTIMATORS = {
-    "baseline": BaselineClassifier,
-    "epinet": EpinetClassifier,
-    "dropout": DropoutClassifier,
-    "ensemble": EnsembleClassifier,
-}
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "sst2_accuracy_minilm.json"
 DEFAULT_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
 

