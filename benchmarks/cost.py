@@ -28,16 +28,13 @@ It prints a table and writes it, with the settings, as JSON (by default to
 """
 
 import argparse
-import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-import skepinet
+from skepinet._bench import environment, report
 from skepinet.estimators import ESTIMATORS
 
 N_CLASSES = 2
@@ -149,18 +146,9 @@ def run(args):
         "fit_rows": n_fit,
         "max_epochs": args.max_epochs,
         "hidden_sizes": list(base.hidden_sizes),
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "device": str(base.device),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "skepinet_version": skepinet.__version__,
         "quick": args.quick,
-        "loadavg_1_5_15_min_before": list(load_before),
-        "loadavg_1_5_15_min_after": list(os.getloadavg()),
     }
+    settings.update(environment(base.device, load_before))
     return {"settings": settings, "rows": rows}
 
 
@@ -187,10 +175,7 @@ def format_table(result):
 def main(argv=None):
     args = parse_args(argv)
     result = run(args)
-    print(format_table(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    report(result, format_table(result), args.out)
     return result
 
 

@@ -16,7 +16,6 @@ It prints a table and writes JSON (default
 """
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import torch
 
 from skepinet import BaselineClassifier, EpinetClassifier, strategies
+from skepinet._bench import report
 from skepinet.datasets import make_testbed_classification
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "strategies_mlp.json"
@@ -92,13 +92,9 @@ def main(argv=None):
     print(f"Scoring a {s['pool']}-row pool, n_index={s['n_index']}, n_instances={s['n_instances']}, "
           f"batch {s['batch_size']}, min of {s['repeats']} (torch {s['torch']}, "
           f"{s['torch_threads']} threads)")
-    print(f"{'call':<26}{'seconds':>10}")
-    for row in result["rows"]:
-        print(f"{row['call']:<26}{row['seconds']:>10.3f}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    table = [f"{'call':<26}{'seconds':>10}"]
+    table += [f"{row['call']:<26}{row['seconds']:>10.3f}" for row in result["rows"]]
+    report(result, "\n".join(table), Path(args.out))
     return result
 
 

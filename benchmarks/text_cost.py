@@ -41,17 +41,14 @@ It prints a table and writes it, with the settings, as JSON (by default to
 """
 
 import argparse
-import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-import skepinet
 from skepinet import BaselineClassifier
+from skepinet._bench import environment, report, torch_threads
 from skepinet.estimators import ESTIMATORS
 from skepinet import text as sktext
 from skepinet.datasets import load_glue
@@ -208,19 +205,9 @@ def run(args):
         ),
         "target": f"ENN predict_proba_joint(n_index={TARGET_N_INDEX}) <= {TARGET_RATIO}x "
                   "baseline predict_proba (fine-tuned mode)",
-        "torch_version": torch.__version__,
-        "transformers_version": __import__("transformers").__version__,
-        "torch_threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "device": str(base.device),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-        "skepinet_version": skepinet.__version__,
         "quick": args.quick,
-        "loadavg_1_5_15_min_before": list(load_before),
-        "loadavg_1_5_15_min_after": list(os.getloadavg()),
     }
+    settings.update(environment(base.device, load_before))
     return {"settings": settings, "rows": rows}
 
 
@@ -258,17 +245,9 @@ def main(argv=None):
         transformers.logging.disable_progress_bar()
     except (ImportError, AttributeError):
         pass
-    threads = torch.get_num_threads()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    try:
+    with torch_threads(args.threads):
         result = run(args)
-    finally:
-        torch.set_num_threads(threads)
-    print(format_table(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    report(result, format_table(result), args.out)
     return result
 
 
