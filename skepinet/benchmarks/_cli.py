@@ -1,0 +1,233 @@
+"""The ``skepinet-bench`` command line (private; see :mod:`skepinet.benchmarks`)."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import cost, glue, testbed
+from .._bench import report
+
+DEFAULT_OUT = Path("benchmark_results")
+
+
+def parse_int_list(text):
+    """``'0-9'``, ``'0,3,5'`` or ``'0-2,7'`` as a list of ints."""
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part[1:]:
+            low, high = part.split("-", 1) if not part.startswith("-") else (part, part)
+            values.extend(range(int(low), int(high) + 1))
+        else:
+            values.append(int(part))
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected integers like '0-9' or '0,1,2', got {text!r}")
+    return values
+
+
+def parse_float_list(text):
+    try:
+        values = [float(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected numbers like '0.1,0.5', got {text!r}")
+    return values
+
+
+def parse_json(text):
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"lr\": 0.001}}', got {text!r}")
+    return value
+
+
+def _common(parser):
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"results folder (default {DEFAULT_OUT}/<benchmark>)")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI-sized run: checks the pipeline, not the numbers")
+    parser.add_argument("--n-jobs", type=int, default=1, help="joblib workers (default 1)")
+    parser.add_argument("--backend", default=None,
+                        help="joblib backend, e.g. loky, threading, dask, ray (default joblib's)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skepinet-bench",
+        description="Reproduce the paper's benchmarks: label efficiency (testbed, GLUE) and cost.",
+    )
+    sub = parser.add_subparsers(dest="benchmark", required=True)
+
+    p = sub.add_parser("testbed", help="synthetic random-MLP testbed (paper section 3)")
+    _common(p)
+    p.add_argument("--seeds", type=parse_int_list, default=None, help="problem seeds (default 0-9)")
+    p.add_argument("--temperatures", type=parse_float_list, default=[0.1, 0.5],
+                   help="label-noise temperatures (default 0.1,0.5)")
+    p.add_argument("--agents", default=None,
+                   help=f"comma-separated agents (default all: {','.join(testbed.AGENTS)})")
+    p.add_argument("--n-pool", type=int, default=None, help="pool size (default 1000)")
+    p.add_argument("--n-test", type=int, default=None, help="test set size (default 5000)")
+    p.add_argument("--input-dim", type=int, default=10, help="input dimension D (default 10)")
+    p.add_argument("--n-points", type=int, default=None, help="evaluations per curve (default 20)")
+    p.add_argument("--fractions", type=parse_float_list, default=[0.1, 0.25, 0.5, 1.0],
+                   help="pool fractions for the baseline (default 0.1,0.25,0.5,1)")
+    p.add_argument("--agent-params", type=parse_json, default=None,
+                   help="JSON overrides of the agents' estimator settings")
+    p.add_argument("--loop-params", type=parse_json, default=None,
+                   help="JSON overrides of ActiveLearner.run settings")
+    p.add_argument("--grid", type=parse_json, default=None,
+                   help="JSON baseline grid (default skepinet.benchmarks.testbed.BASELINE_GRID)")
+    p.add_argument("--n-index", type=int, default=100, help="index samples (default 100)")
+
+    p = sub.add_parser("glue", help="GLUE tasks with a MiniLM encoder (paper section 4)")
+    _common(p)
+    p.add_argument("--tasks", default=None, help="comma-separated GLUE tasks (default sst2,rte)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help=f"GLUE folder (default {glue_default_dir()})")
+    p.add_argument("--mode", choices=["frozen", "finetune"], default="frozen",
+                   help="frozen encoder with cached features (CPU), or full fine-tuning (GPU)")
+    p.add_argument("--seeds", type=parse_int_list, default=None, help="seeds (default 0-2)")
+    p.add_argument("--agents", default=None, help="comma-separated agents (default all)")
+    p.add_argument("--n-pool", type=int, default=None,
+                   help="training rows sampled as the pool (default 2000; 0 = all)")
+    p.add_argument("--n-test", type=int, default=None, help="validation rows (default all)")
+    p.add_argument("--n-points", type=int, default=None, help="evaluations per curve (default 20)")
+    p.add_argument("--fractions", type=parse_float_list, default=[0.1, 0.25, 0.5, 0.75, 1.0],
+                   help="pool fractions for the baseline")
+    p.add_argument("--pretrained", default=None,
+                   help="Hugging Face model name or folder (default: the offline MiniLM)")
+    p.add_argument("--max-length", type=int, default=128, help="tokens per text (default 128)")
+    p.add_argument("--agent-params", type=parse_json, default=None)
+    p.add_argument("--loop-params", type=parse_json, default=None)
+    p.add_argument("--grid", type=parse_json, default=None)
+    p.add_argument("--n-index", type=int, default=100)
+
+    p = sub.add_parser("cost", help="time of one acquisition per agent vs a forward pass")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"results folder (default {DEFAULT_OUT}/cost)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p.add_argument("--backbones", default="mlp,bert", help="mlp, bert or both (default both)")
+    p.add_argument("--n-candidates", type=int, default=None,
+                   help="candidates scored (default 100000 for mlp, 256 for bert)")
+    p.add_argument("--n-index", default="10,100", help="comma-separated n_index values")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
+    p.add_argument("--data-dir", type=Path, default=None, help="GLUE folder (for bert)")
+    p.add_argument("--pretrained", default=None, help="encoder for bert (default MiniLM)")
+    p.add_argument("--peer", choices=["auto", "baal", "loop"], default="auto",
+                   help="MC-dropout BALD implementation: baal if installed (auto), or a K-pass loop")
+    return parser
+
+
+def glue_default_dir():
+    """The GLUE folder used when --data-dir is not given: $GLUE_DIR, else ../shared/data/glue."""
+    import os
+
+    return Path(os.environ.get("GLUE_DIR", Path.cwd().parent / "shared" / "data" / "glue"))
+
+
+def _fill(args, defaults):
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+
+
+def _agent_list(text):
+    """``None`` (all agents) or the named ones; ``''`` names none (baselines only)."""
+    return None if text is None else [a.strip() for a in text.split(",") if a.strip()]
+
+
+def run_testbed_command(args):
+    quick = testbed.QUICK if args.quick else {}
+    _fill(args, {"seeds": quick.get("seeds", list(range(10))),
+                 "n_pool": quick.get("n_pool", 1000), "n_test": quick.get("n_test", 5000),
+                 "n_points": quick.get("n_points", 20),
+                 "out": DEFAULT_OUT / ("testbed-quick" if args.quick else "testbed")})
+    agents = _agent_list(args.agents)
+    summary = testbed.run_testbed(
+        args.out, seeds=args.seeds, temperatures=args.temperatures, agents=agents,
+        n_pool=args.n_pool, n_test=args.n_test, input_dim=args.input_dim,
+        n_points=args.n_points, fractions=args.fractions,
+        agent_params={**quick.get("agent_params", {}), **(args.agent_params or {})},
+        loop_params={**quick.get("loop_params", {}), **(args.loop_params or {})},
+        grid=args.grid if args.grid is not None else quick.get("grid"),
+        n_index=args.n_index, n_jobs=args.n_jobs, backend=args.backend,
+        progress=not args.no_progress,
+    )
+    print(testbed.format_summary(summary))
+    print(f"results in {args.out}")
+    return summary
+
+
+def run_glue_command(args):
+    quick = glue.QUICK if args.quick else {}
+    _fill(args, {"seeds": quick.get("seeds", [0, 1, 2]), "n_points": quick.get("n_points", 20),
+                 "data_dir": glue_default_dir(),
+                 "out": DEFAULT_OUT / f"glue-{args.mode}{'-quick' if args.quick else ''}"})
+    tasks = quick.get("tasks", ["sst2", "rte"]) if args.tasks is None else [
+        t.strip() for t in args.tasks.split(",") if t.strip()]
+    n_pool = args.n_pool if args.n_pool is not None else quick.get("n_pool", 2000)
+    agents = _agent_list(args.agents)
+    summary = glue.run_glue(
+        args.out, tasks=tasks, data_dir=args.data_dir, mode=args.mode, seeds=args.seeds,
+        agents=agents, n_pool=n_pool or None,
+        n_test=args.n_test if args.n_test is not None else quick.get("n_test"),
+        n_points=args.n_points, fractions=args.fractions, pretrained=args.pretrained,
+        max_length=args.max_length,
+        agent_params={**quick.get("agent_params", {}), **(args.agent_params or {})},
+        loop_params={**quick.get("loop_params", {}), **(args.loop_params or {})},
+        grid=args.grid if args.grid is not None else quick.get("grid"),
+        n_index=args.n_index, n_jobs=args.n_jobs, backend=args.backend,
+        progress=not args.no_progress,
+    )
+    print(glue.format_summary(summary))
+    print(f"results in {args.out}")
+    return summary
+
+
+def run_cost_command(args):
+    out = args.out or DEFAULT_OUT / ("cost-quick" if args.quick else "cost")
+    n_index = parse_int_list(args.n_index)
+    backbones = [b.strip() for b in args.backbones.split(",") if b.strip()]
+    bad = sorted(set(backbones) - {"mlp", "bert"})
+    if bad:
+        raise ValueError(f"--backbones must name mlp and/or bert, got {bad}.")
+    results = {}
+    for backbone in backbones:
+        quick = {"mlp": 2000, "bert": 16} if args.quick else {}
+        result = cost.acquisition_cost(
+            backbone, n_candidates=args.n_candidates or quick.get(backbone),
+            n_index=[2] if args.quick else n_index, n_instances=4 if args.quick else 10,
+            repeats=args.repeats or (1 if args.quick else 3),
+            data_dir=args.data_dir or glue_default_dir(), pretrained=args.pretrained,
+            n_fit=8 if args.quick else 64,
+            use_baal={"auto": None, "baal": True, "loop": False}[args.peer])
+        report(result, cost.format_cost(result), Path(out) / f"cost_{backbone}.json")
+        results[backbone] = result
+    return results
+
+
+COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "cost": run_cost_command}
+
+
+def run(argv=None):
+    """Parse ``argv``, run the benchmark and return its results (summary dicts)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.benchmark](args)
+    except ValueError as error:
+        print(f"skepinet-bench {args.benchmark}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(argv=None):
+    """The console script: run, and exit 0 (results are in files and on stdout)."""
+    run(argv)
+    return 0

@@ -1,0 +1,103 @@
+"""Run benchmark units in parallel with joblib, each saved to its own JSON file (private).
+
+A *unit* is one (task, agent, seed) run. Its result is written as soon as
+it finishes, keyed by its settings, so an interrupted sweep resumes where
+it stopped and a finished one is re-reported without recomputing.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from joblib import Parallel, delayed, parallel_config
+from tqdm.auto import tqdm
+
+from .._bench import torch_threads
+
+
+def settings_key(settings):
+    """A short stable hash of a JSON-able settings dict."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def unit_path(out, task, agent, seed):
+    return Path(out) / "units" / task / agent.replace(":", "_") / f"seed{seed}.json"
+
+
+def load_unit(path, settings):
+    """The saved records of a unit, or ``None`` if missing or run with other settings."""
+    try:
+        saved = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return saved["records"] if saved.get("key") == settings_key(settings) else None
+
+
+def save_unit(path, settings, records):
+    """Write a unit atomically (a crash never leaves half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"key": settings_key(settings), "settings": settings, "records": records}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f)
+    os.replace(tmp, path)
+
+
+def _run_unit(func, path, settings, threads):
+    with torch_threads(threads):
+        records = func()
+    save_unit(path, settings, records)
+    return str(path), records
+
+
+def run_units(units, out, *, n_jobs=1, backend=None, progress=True, desc="runs"):
+    """Run the units not already saved under ``out``; return every unit's records.
+
+    Parameters
+    ----------
+    units : list of (task, agent, seed, settings, func)
+        ``func()`` computes the unit's records (JSON-able).
+    out : path
+        Results folder.
+    n_jobs : int (default=1)
+        Parallel workers (joblib); each runs torch on one thread when
+        ``n_jobs != 1``, so workers do not fight over cores.
+    backend : str or None (default=None)
+        A joblib backend name (e.g. ``'loky'``, ``'dask'``, ``'ray'`` once
+        registered); ``None`` keeps joblib's default or the active
+        ``joblib.parallel_config``.
+    progress : bool (default=True)
+        Show a progress bar.
+
+    Returns
+    -------
+    results : dict
+        ``{(task, agent, seed): records}``.
+    """
+    results, todo = {}, []
+    for task, agent, seed, settings, func in units:
+        path = unit_path(out, task, agent, seed)
+        saved = load_unit(path, settings)
+        if saved is None:
+            todo.append(((task, agent, seed), path, settings, func))
+        else:
+            results[(task, agent, seed)] = saved
+    threads = None if n_jobs == 1 else 1
+    jobs = (delayed(_run_unit)(func, path, settings, threads) for _, path, settings, func in todo)
+    keys = {str(path): key for key, path, _, _ in todo}
+    with parallel_config(backend=backend) if backend else contextlib.nullcontext():
+        bar = tqdm(total=len(units), initial=len(results), desc=desc, disable=not progress,
+                   unit="run")
+        try:
+            for path, records in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+                results[keys[path]] = records
+                bar.update(1)
+        finally:
+            bar.close()
+    return results
+

@@ -1,0 +1,325 @@
+"""Label efficiency on GLUE (paper §4): SST-2 and RTE with a MiniLM encoder.
+
+Two modes:
+
+- ``frozen`` (default; minutes on a CPU): the encoder's mean-pooled features
+  of the pool and validation texts are computed once (and cached on disk
+  under ``<out>/features``), standardised with the pool's statistics, and
+  every agent trains its MLP head on them.
+- ``finetune`` (for a GPU): every agent and the baseline train the whole
+  encoder (``backbone='bert'``) on the texts, as the paper does with BERT.
+
+The agents, Algorithm 1 and the tuned baseline are those of the testbed
+(:mod:`skepinet.benchmarks.testbed`); the metric is validation accuracy.
+"""
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import load_glue
+from ..estimators import BaselineClassifier
+from ._sweep import run_units
+from .report import format_headline, headline, mean_curve, plot_curves, plot_headline, tuned_baseline
+from .report import write_csv
+from .testbed import AGENT_PARAMS, AGENTS, LOOP_PARAMS, label_grid, baseline_labels, run_agent
+from .testbed import run_baseline, _json_default
+
+__all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode_texts",
+           "make_glue_problem", "run_glue"]
+
+# Head settings on frozen features (the testbed's agent settings).
+GLUE_AGENT_PARAMS = dict(AGENT_PARAMS)
+GLUE_LOOP_PARAMS = dict(LOOP_PARAMS, acquisition_size=20)
+GLUE_BASELINE_GRID = {
+    "lr": [1e-3, 1e-2],
+    "weight_decay": [1e-3, 1e-2, 1e-1],
+    "batch_size": [32, 128],
+    "max_epochs": [30, 100],
+}
+# Fine-tuning (paper appendix C.2: Adam, small learning rate, gradient clipping is skorch's
+# default-off; batch 32, 128 tokens).
+FINETUNE_PARAMS = dict(backbone="bert", pooling="cls", max_length=128, encoder_lr=1e-5, lr=1e-3,
+                       batch_size=32, weight_decay=1e-4)
+FINETUNE_LOOP_PARAMS = dict(candidate_size=None, acquisition_size=32, n_steps=1, replay=256)
+FINETUNE_BASELINE_GRID = {"encoder_lr": [1e-5, 3e-5], "max_epochs": [1, 2, 3]}
+METRICS = ["accuracy", "log_loss"]
+QUICK = dict(n_pool=60, n_test=40, seeds=[0], n_points=2, tasks=["sst2"],
+             loop_params={"n_steps": 1, "acquisition_size": 20},
+             grid={"lr": [1e-3], "weight_decay": [1e-2], "batch_size": [32], "max_epochs": [3]})
+
+
+def _sample_rows(n_rows, n, seed):
+    if n is None or n >= n_rows:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=n, replace=False))
+
+
+def encode_texts(texts, *, pretrained=None, pooling="mean", max_length=128, batch_size=64,
+                 device="auto", cache_dir=None, progress=True):
+    """Features of a frozen encoder for each text (or sentence pair), cached on disk.
+
+    Parameters
+    ----------
+    texts : array-like of str, or of shape (n, 2) for sentence pairs
+        The texts.
+    pretrained : str or None (default=None)
+        Hugging Face model name or folder; ``None`` is the offline MiniLM.
+    pooling : {'mean', 'cls'} (default='mean')
+        How token states become one vector.
+    max_length : int (default=128)
+        Tokens per text (truncated).
+    batch_size : int (default=64)
+        Texts per encoder call.
+    device : str (default='auto')
+        ``'auto'`` uses CUDA when available.
+    cache_dir : path or None (default=None)
+        Where to keep the features (``.npy``, keyed by model, pooling,
+        length and texts); ``None`` computes them every time.
+    progress : bool (default=True)
+        Show a progress bar.
+
+    Returns
+    -------
+    features : ndarray of shape (n, hidden_size), float32
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .. import text as _text
+
+    rows = _text.check_texts(texts)
+    path = _text.resolve_pretrained(pretrained)
+    cache = None
+    if cache_dir is not None:
+        digest = hashlib.sha256(json.dumps(
+            [_text.cache_key(path, pooling, max_length), [list(r) if isinstance(r, tuple) else r
+                                                          for r in rows]]).encode()).hexdigest()
+        cache = Path(cache_dir) / f"{digest[:16]}.npy"
+        if cache.exists():
+            return np.load(cache)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer = _text.shared_tokenizer(path)
+    encoder = _text.frozen_encoder(path, pooling, device)
+    chunks = []
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(rows), batch_size), desc="encoding", unit="batch",
+                          disable=not progress):
+            batch = _text.tokenize(tokenizer, rows[start:start + batch_size], max_length)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            chunks.append(encoder(**batch).float().cpu().numpy())
+    features = np.concatenate(chunks).astype(np.float32)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, features)
+    return features
+
+
+def make_glue_problem(task, *, data_dir=None, n_pool=2000, n_test=None, mode="frozen",
+                      pretrained=None, max_length=128, cache_dir=None, progress=True,
+                      sample_seed=0):
+    """Pool and validation set of a GLUE task, as features (frozen) or texts (finetune).
+
+    The pool is a seeded random sample of ``n_pool`` training rows (all of
+    them when ``None`` or larger); the test set is the validation split
+    (its first ``n_test`` rows when given).
+
+    Returns
+    -------
+    problem : dict
+        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``.
+    """
+    X_train, y_train = load_glue(task, data_dir, split="train")
+    split = "validation_matched" if task.lower().replace("-", "") == "mnli" else "validation"
+    X_dev, y_dev = load_glue(task, data_dir, split=split)
+    pool = _sample_rows(len(X_train), n_pool, sample_seed)
+    test = np.arange(len(X_dev) if n_test is None else min(n_test, len(X_dev)))
+    problem = {"X_pool": X_train[pool], "y_pool": y_train[pool], "X_test": X_dev[test],
+               "y_test": y_dev[test]}
+    if mode == "finetune":
+        return problem
+    encode = dict(pretrained=pretrained, pooling="mean", max_length=max_length,
+                  cache_dir=cache_dir, progress=progress)
+    pool_features = encode_texts(problem["X_pool"], **encode)
+    test_features = encode_texts(problem["X_test"], **encode)
+    # Standardise with the pool's statistics (no labels involved), so the head's default
+    # learning rate suits any encoder's feature scale.
+    mean, std = pool_features.mean(0), pool_features.std(0) + 1e-6
+    problem["X_pool"] = (pool_features - mean) / std
+    problem["X_test"] = (test_features - mean) / std
+    return problem
+
+
+class _GlueUnit:
+    """A picklable agent or baseline run on a GLUE problem held in a file."""
+
+    def __init__(self, kind, seed, problem_file, labels, params, loop, grid, n_index):
+        self.args = (kind, seed, problem_file, labels, params, loop, grid, n_index)
+
+    def __call__(self):
+        kind, seed, problem_file, labels, params, loop, grid, n_index = self.args
+        problem = _load_problem(problem_file)
+        if kind == "baseline":
+            accepted = set(BaselineClassifier().get_params(deep=False))
+            fixed = {k: v for k, v in params.items() if k not in grid and k in accepted}
+            return run_baseline(seed, problem, labels=labels, grid=grid, estimator_params=fixed)
+        return run_agent(kind, seed, problem, labels=labels, agent_params=params,
+                         loop_params=loop, n_index=n_index)
+
+
+def _save_problem(problem, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **problem)
+
+
+def _load_problem(path):
+    with np.load(path, allow_pickle=True) as data:
+        return {k: data[k] for k in data.files}
+
+
+def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=range(3),
+             agents=None, n_pool=2000, n_test=None, n_points=20,
+             fractions=(0.1, 0.25, 0.5, 0.75, 1.0), pretrained=None, max_length=128,
+             agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
+             backend=None, progress=True):
+    """Run (or resume) the GLUE sweep and write its results under ``out``.
+
+    Parameters
+    ----------
+    out : path
+        Results folder (units, features cache, summary, CSVs, PNGs).
+    tasks : tuple of str (default=('sst2', 'rte'))
+        GLUE tasks (any that :func:`skepinet.datasets.load_glue` reads).
+    data_dir : path or None
+        The GLUE folder.
+    mode : {'frozen', 'finetune'} (default='frozen')
+        Train heads on cached encoder features, or fine-tune the encoder.
+    seeds : iterable of int (default=range(3))
+        Seeds of the agents and the baseline (the pool sample is fixed).
+    agents : list of str or None
+        Keys of :data:`~skepinet.benchmarks.testbed.AGENTS`; all when ``None``.
+    n_pool : int or None (default=2000)
+        Training rows forming the pool (``None``: all).
+    n_test : int or None (default=None)
+        Validation rows scored (``None``: all).
+    n_points : int (default=20)
+        Evaluations per learning curve.
+    fractions : tuple of float
+        Pool fractions the baseline is trained on.
+    pretrained : str or None
+        Encoder; the offline MiniLM when ``None``.
+    max_length : int (default=128)
+        Tokens per text.
+    agent_params, loop_params, grid : dict or None
+        Overrides of the mode's agent settings, loop settings and baseline
+        grid.
+    n_index : int (default=100)
+        Index samples for scoring.
+    n_jobs, backend, progress
+        As for :func:`~skepinet.benchmarks.run_testbed`.
+
+    Returns
+    -------
+    summary : dict
+    """
+    if mode not in ("frozen", "finetune"):
+        raise ValueError(f"mode must be 'frozen' or 'finetune', got {mode!r}.")
+    agents = list(AGENTS) if agents is None else list(agents)
+    unknown = sorted(set(agents) - set(AGENTS))
+    if unknown:
+        raise ValueError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
+    out = Path(out)
+    base_params = GLUE_AGENT_PARAMS if mode == "frozen" else {
+        **FINETUNE_PARAMS, **({"pretrained": pretrained} if pretrained else {})}
+    params = {**base_params, **(agent_params or {})}
+    loop = {**(GLUE_LOOP_PARAMS if mode == "frozen" else FINETUNE_LOOP_PARAMS),
+            **(loop_params or {})}
+    grid = grid if grid is not None else (
+        GLUE_BASELINE_GRID if mode == "frozen" else FINETUNE_BASELINE_GRID)
+    seeds = [int(s) for s in seeds]
+    units, pools = [], {}
+    start = time.perf_counter()
+    for task in tasks:
+        problem = make_glue_problem(task, data_dir=data_dir, n_pool=n_pool, n_test=n_test,
+                                    mode=mode, pretrained=pretrained, max_length=max_length,
+                                    cache_dir=out / "features", progress=progress)
+        size = len(problem["y_pool"])
+        pools[task] = size
+        problem_file = out / "problems" / f"{task}-{mode}.npz"
+        _save_problem(problem, problem_file)
+        labels = label_grid(size, n_points, first=loop["acquisition_size"])
+        common = dict(task=task, mode=mode, n_pool=size, n_test=len(problem["y_test"]),
+                      pretrained=pretrained, max_length=max_length)
+        for seed in seeds:
+            b_labels = baseline_labels(size, fractions)
+            units.append((f"{task}-{mode}", "baseline", seed,
+                          dict(common, seed=seed, labels=b_labels, grid=grid, params=params),
+                          _GlueUnit("baseline", seed, problem_file, b_labels, params, loop, grid,
+                                    n_index)))
+            for agent in agents:
+                units.append((f"{task}-{mode}", agent, seed,
+                              dict(common, seed=seed, labels=labels, agent=agent, params=params,
+                                   loop=loop, n_index=n_index),
+                              _GlueUnit(agent, seed, problem_file, labels, params, loop, grid,
+                                        n_index)))
+    results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,
+                        desc="GLUE runs")
+    curves, baselines = {}, {}
+    for task in tasks:
+        name = f"{task}-{mode}"
+        curves[name] = {agent: mean_curve([r for (t, a, _), r in sorted(results.items())
+                                           if t == name and a == agent], METRICS)
+                        for agent in agents}
+        baselines[name] = tuned_baseline(
+            [r for (t, a, _), r in sorted(results.items()) if t == name and a == "baseline"],
+            "accuracy", greater_is_better=True, metrics=METRICS)
+    table = headline(curves, baselines, {f"{t}-{mode}": pools[t] for t in tasks}, "accuracy",
+                     greater_is_better=True)
+    summary = {
+        "settings": dict(tasks=list(tasks), mode=mode, seeds=seeds, agents=agents,
+                         n_pool=pools, n_test=n_test, n_points=n_points,
+                         fractions=list(fractions), pretrained=pretrained or "MiniLM (offline)",
+                         max_length=max_length, agent_params=params, loop_params=loop, grid=grid,
+                         n_index=n_index),
+        "wall_time_s": time.perf_counter() - start,
+        "curves": curves, "baselines": baselines, "headline": table,
+    }
+    _write_outputs(out, summary, pools)
+    return summary
+
+
+def _write_outputs(out, summary, pools):
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
+    table = summary["headline"]
+    write_csv(out / "headline.csv", [
+        {"task": task, "agent": agent, "labels_ratio": ratio, "target_accuracy": row["target"]}
+        for task, row in table["tasks"].items() for agent, ratio in row["ratios"].items()
+    ] + [{"task": "geometric_mean", "agent": a, "labels_ratio": r}
+         for a, r in table["geometric_mean"].items()])
+    rows = [dict(task=task, agent=agent, **r) for task, agents in summary["curves"].items()
+            for agent, curve in agents.items() for r in curve]
+    rows += [dict(task=task, agent="baseline", **{k: v for k, v in r.items() if k != "params"},
+                  params=json.dumps(r["params"], sort_keys=True))
+             for task, curve in summary["baselines"].items() for r in curve]
+    write_csv(out / "curves.csv", rows)
+    for task, agents in summary["curves"].items():
+        plot_curves(out / f"curves_{task}.png", f"{task}: validation accuracy", agents,
+                    summary["baselines"][task], "accuracy", ylabel="validation accuracy",
+                    n_pool=pools[task.rsplit("-", 1)[0]])
+    plot_headline(out / "headline.png", table, "GLUE: labels to match the tuned baseline")
+
+
+def format_summary(summary):
+    """The GLUE headline table as text."""
+    lines = [format_headline(summary["headline"]), ""]
+    for task, baseline in summary["baselines"].items():
+        full = baseline[-1]
+        lines.append(f"{task}: tuned baseline on the full pool: accuracy {full['accuracy']:.4f} "
+                     f"± {full['accuracy_se']:.4f} ({full['n_seeds']} seeds, "
+                     f"{json.dumps(full['params'], sort_keys=True)})")
+    lines.append(f"wall time {summary['wall_time_s']:.0f} s")
+    return "\n".join(lines)

@@ -1,0 +1,295 @@
+"""Aggregate benchmark runs: mean learning curves, the tuned baseline, labels-to-match, plots.
+
+Functions here take the raw records of :mod:`skepinet.benchmarks` runs
+(``{(task, agent, seed): records}``) and return plain dicts and lists, so
+they are easy to test and to write as JSON or CSV.
+"""
+
+import csv
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..metrics import geometric_mean, labels_to_match
+
+__all__ = [
+    "mean_curve",
+    "tuned_baseline",
+    "headline",
+    "beats_at_every_point",
+    "format_headline",
+    "write_csv",
+    "plot_curves",
+    "plot_headline",
+]
+
+BASELINE = "baseline"
+
+
+def _mean_se(values):
+    values = np.asarray(values, dtype=np.float64)
+    se = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return float(values.mean()), float(se)
+
+
+def mean_curve(curves, metrics):
+    """Mean and standard error across seeds of learning curves with the same label counts.
+
+    Parameters
+    ----------
+    curves : list of list of dict
+        One curve per seed; each record has ``labels`` and the metrics.
+    metrics : list of str
+        Metrics to aggregate.
+
+    Returns
+    -------
+    curve : list of dict
+        One record per label count: ``labels``, ``n_seeds``, and
+        ``<metric>`` / ``<metric>_se`` for each metric.
+    """
+    by_labels = defaultdict(list)
+    for curve in curves:
+        for record in curve:
+            by_labels[record["labels"]].append(record)
+    out = []
+    for labels in sorted(by_labels):
+        records = by_labels[labels]
+        row = {"labels": labels, "n_seeds": len(records)}
+        for metric in metrics:
+            row[metric], row[f"{metric}_se"] = _mean_se([r[metric] for r in records])
+        out.append(row)
+    return out
+
+
+def tuned_baseline(records_per_seed, metric, *, greater_is_better, metrics):
+    """The paper's baseline curve: the best setting per label count, chosen on the seed mean.
+
+    Parameters
+    ----------
+    records_per_seed : list of list of dict
+        Per seed, one record per (label count, setting) with ``labels``,
+        ``params`` and the metrics (from ``run_baseline``).
+    metric : str
+        The metric that picks the setting.
+    greater_is_better : bool
+        Its direction.
+    metrics : list of str
+        Metrics to report for the chosen setting.
+
+    Returns
+    -------
+    curve : list of dict
+        As :func:`mean_curve`, plus ``params`` (the chosen setting).
+    """
+    groups = defaultdict(list)
+    for records in records_per_seed:
+        for r in records:
+            groups[(r["labels"], _params_key(r["params"]))].append(r)
+    best = {}
+    for (labels, key), group in groups.items():
+        score = np.mean([r[metric] for r in group])
+        score = score if greater_is_better else -score
+        if labels not in best or score > best[labels][0]:
+            best[labels] = (score, key, group)
+    out = []
+    for labels in sorted(best):
+        _, _, group = best[labels]
+        row = {"labels": labels, "n_seeds": len(group), "params": group[0]["params"]}
+        for m in metrics:
+            row[m], row[f"{m}_se"] = _mean_se([r[m] for r in group])
+        out.append(row)
+    return out
+
+
+def _params_key(params):
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def headline(curves, baselines, n_pool, metric, *, greater_is_better):
+    """Labels-to-match ratios: per task and agent, and their geometric mean per agent.
+
+    Parameters
+    ----------
+    curves : dict
+        ``{task: {agent: mean curve}}`` (from :func:`mean_curve`).
+    baselines : dict
+        ``{task: baseline curve}`` (from :func:`tuned_baseline`); its
+        largest label count is the full-data target.
+    n_pool : dict
+        ``{task: pool size}``.
+    metric : str or dict
+        The metric compared (per task when a dict).
+    greater_is_better : bool or dict
+        Its direction (per task when a dict).
+
+    Returns
+    -------
+    table : dict
+        ``{'tasks': {task: {'target': ..., 'ratios': {agent: ratio}}},
+        'geometric_mean': {agent: ratio}}``; a ratio is ``inf`` when the
+        agent never reaches the target.
+    """
+    table = {"tasks": {}, "geometric_mean": {}}
+    per_agent = defaultdict(dict)
+    for task, agents in curves.items():
+        m = metric[task] if isinstance(metric, dict) else metric
+        g = greater_is_better[task] if isinstance(greater_is_better, dict) else greater_is_better
+        target = baselines[task][-1][m]
+        ratios = {}
+        for agent, curve in agents.items():
+            labels = [r["labels"] for r in curve]
+            n = labels_to_match(labels, [r[m] for r in curve], target, greater_is_better=g)
+            ratios[agent] = n / n_pool[task]
+            per_agent[agent][task] = ratios[agent]
+        table["tasks"][task] = {"metric": m, "target": target, "ratios": ratios}
+    for agent, ratios in per_agent.items():
+        if len(ratios) == len(curves):
+            table["geometric_mean"][agent] = geometric_mean(list(ratios.values()))
+    return table
+
+
+def beats_at_every_point(curve, others, metric, *, greater_is_better, from_labels=0):
+    """Whether ``curve``'s mean is better than every other curve at every shared label count.
+
+    Parameters
+    ----------
+    curve : list of dict
+        The mean curve of the agent under test.
+    others : dict
+        ``{name: mean curve}`` to compare with.
+    metric : str
+        The metric.
+    greater_is_better : bool
+        Its direction.
+    from_labels : int (default=0)
+        Only label counts at least this large are compared.
+
+    Returns
+    -------
+    result : dict
+        ``{name: list of label counts where curve is not better}`` (empty
+        lists mean it beats that agent everywhere).
+    """
+    mine = {r["labels"]: r[metric] for r in curve if r["labels"] >= from_labels}
+    out = {}
+    for name, other in others.items():
+        theirs = {r["labels"]: r[metric] for r in other}
+        shared = sorted(set(mine) & set(theirs))
+        out[name] = [n for n in shared
+                     if not (mine[n] > theirs[n] if greater_is_better else mine[n] < theirs[n])]
+    return out
+
+
+def format_ratio(ratio):
+    return "never" if math.isinf(ratio) else f"{ratio:.2f}"
+
+
+def format_headline(table):
+    """The headline table as text: rows are agents, columns tasks and their geometric mean."""
+    tasks = list(table["tasks"])
+    agents = list(dict.fromkeys(a for t in tasks for a in table["tasks"][t]["ratios"]))
+    width = max([len(a) for a in agents] + [8])
+    header = f"{'agent':<{width}} " + " ".join(f"{t:>12}" for t in tasks) + f" {'geo. mean':>10}"
+    lines = [header]
+    for agent in agents:
+        cells = [format_ratio(table["tasks"][t]["ratios"].get(agent, math.nan)) for t in tasks]
+        gm = table["geometric_mean"].get(agent)
+        lines.append(f"{agent:<{width}} " + " ".join(f"{c:>12}" for c in cells)
+                     + f" {format_ratio(gm) if gm is not None else '-':>10}")
+    targets = ", ".join(f"{t}: {table['tasks'][t]['metric']} {table['tasks'][t]['target']:.4f}"
+                        for t in tasks)
+    lines.append(f"(labels needed to match the baseline's full-data {targets}, "
+                 "as a fraction of the pool)")
+    return "\n".join(lines)
+
+
+def write_csv(path, rows):
+    """Write a list of flat dicts as CSV (columns from the first row, then any new keys)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in columns})
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(path, title, agents, baseline, metric, *, ylabel=None, n_pool=None):
+    """Learning curves with one-standard-error bands, and the baseline's (paper Figures 2-5).
+
+    Returns the path written, or ``None`` without matplotlib.
+    """
+    plt = _pyplot()
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    scale = 1.0 / n_pool if n_pool else 1.0
+    for name, curve in agents.items():
+        x = np.array([r["labels"] for r in curve]) * scale
+        y = np.array([r[metric] for r in curve])
+        se = np.nan_to_num(np.array([r[f"{metric}_se"] for r in curve]))
+        style = "-" if "variance" in name or "bald" in name else "--"
+        (line,) = ax.plot(x, y, style, label=name, lw=1.6)
+        ax.fill_between(x, y - se, y + se, color=line.get_color(), alpha=0.15, lw=0)
+    if baseline:
+        x = np.array([r["labels"] for r in baseline]) * scale
+        y = np.array([r[metric] for r in baseline])
+        se = np.nan_to_num(np.array([r[f"{metric}_se"] for r in baseline]))
+        ax.errorbar(x, y, yerr=se, fmt="o-", color="black", lw=2, ms=4, capsize=2,
+                    label="baseline (tuned, random labels)")
+        ax.axhline(y[-1], color="black", ls=":", lw=1)
+    ax.set_xlabel("fraction of the pool labelled" if n_pool else "labels used")
+    ax.set_ylabel(ylabel or metric.replace("_", " "))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_headline(path, table, title):
+    """Bar chart of each agent's geometric-mean label ratio (paper Figure 6)."""
+    plt = _pyplot()
+    if plt is None:
+        return None
+    items = sorted(table["geometric_mean"].items(), key=lambda kv: kv[1])
+    if not items:
+        return None
+    names = [k for k, _ in items]
+    finite = [v for _, v in items if math.isfinite(v)]
+    cap = max(finite + [1.0]) * 1.15
+    values = [v if math.isfinite(v) else cap for _, v in items]
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(items) + 1.2))
+    bars = ax.barh(names, values, color=["tab:blue" if math.isfinite(v) else "tab:gray"
+                                         for _, v in items])
+    for bar, (_, v) in zip(bars, items):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + format_ratio(v),
+                va="center", fontsize=8)
+    ax.axvline(1.0, color="black", ls=":", lw=1)
+    ax.set_xlim(0, cap * 1.15)
+    ax.invert_yaxis()
+    ax.set_xlabel("labels to match the baseline's full-data score / pool size (lower is better)")
+    ax.set_title(title)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,443 @@
+"""Label efficiency on the paper's synthetic testbed (Osband et al. §3).
+
+Each seed draws a new generating network (a random ``D -> 50 -> 50 -> 2``
+ReLU MLP, logits divided by a temperature), a pool of unlabelled inputs and
+a test set. Each *agent* (a skepinet estimator and a query strategy) labels
+the pool online with :meth:`skepinet.ActiveLearner.run` (Algorithm 1) and is
+evaluated on the test set as labels accrue. The *baseline* is trained by
+plain supervised learning on random fractions of the pool, its
+hyperparameters picked by :class:`~sklearn.model_selection.GridSearchCV`
+on the test set itself (best in hindsight): an upper bound for any learner
+that does not choose its data.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, ParameterGrid
+
+from ..callbacks import PriorWeightDecay
+from ..datasets import make_testbed_classification
+from ..estimators import ESTIMATORS, BaselineClassifier
+from ..learner import ActiveLearner
+from ..metrics import evaluate_enn
+from ..strategies import STRATEGIES
+from ._sweep import run_units
+from .report import (beats_at_every_point, format_headline, headline, mean_curve, plot_curves, plot_headline,
+                     tuned_baseline, write_csv)
+
+__all__ = [
+    "AGENTS",
+    "AGENT_PARAMS",
+    "LOOP_PARAMS",
+    "BASELINE_GRID",
+    "make_problem",
+    "label_grid",
+    "make_agent_estimator",
+    "run_agent",
+    "run_baseline",
+    "run_testbed",
+]
+
+# agent name -> (estimator in skepinet.estimators.ESTIMATORS, strategy in STRATEGIES)
+AGENTS = {
+    "epinet:variance": ("epinet", "variance"),
+    "epinet:bald": ("epinet", "bald"),
+    "epinet:entropy": ("epinet", "entropy"),
+    "epinet:margin": ("epinet", "margin"),
+    "epinet:uniform": ("epinet", "uniform"),
+    "mlp:entropy": ("baseline", "entropy"),
+    "mlp:margin": ("baseline", "margin"),
+    "dropout:variance": ("dropout", "variance"),
+    "ensemble:variance": ("ensemble", "variance"),
+}
+
+# Estimator and loop settings shared by every agent; see benchmarks/README for how they were tuned.
+AGENT_PARAMS = dict(lr=1e-3, weight_decay=1e-2, batch_size=128)
+LOOP_PARAMS = dict(candidate_size=None, acquisition_size=10, n_steps=5, replay=None)
+
+# The baseline's sweep, per data fraction (GridSearchCV over these grids): 30 settings. Small
+# batches get fewer epochs, as they take 4x more steps per epoch.
+BASELINE_GRID = [
+    {"lr": [1e-3, 3e-3], "weight_decay": [1e-3, 1e-2, 1e-1], "batch_size": [32],
+     "max_epochs": [30, 100]},
+    {"lr": [1e-3, 3e-3], "weight_decay": [1e-3, 1e-2, 1e-1], "batch_size": [128],
+     "max_epochs": [30, 100, 300]},
+]
+
+
+def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=5000):
+    """One testbed problem: pool, test set and true test probabilities.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the generating network and the data.
+    temperature : float (default=0.1)
+        Label noise: logits are divided by it.
+    input_dim : int (default=10)
+        Input dimension ``D``.
+    n_pool, n_test : int (default=1000, 5000)
+        Unlabelled pool and test set sizes.
+
+    Returns
+    -------
+    problem : dict
+        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``, ``proba_test``.
+    """
+    X, y, proba = make_testbed_classification(
+        n_pool + n_test, input_dim=input_dim, temperature=temperature, random_state=seed,
+        return_proba=True,
+    )
+    return {"X_pool": X[:n_pool], "y_pool": y[:n_pool], "X_test": X[n_pool:],
+            "y_test": y[n_pool:], "proba_test": proba[n_pool:]}
+
+
+def label_grid(n_pool, n_points=20, first=10):
+    """Label counts at which learning curves are evaluated: ``first``, then evenly to the pool."""
+    points = np.linspace(0, n_pool, n_points + 1)[1:].round().astype(int)
+    return sorted({first, *points.tolist()} - {0})
+
+
+def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=None,
+              n_index=100):
+    """Run one agent through Algorithm 1 and evaluate it at each label count.
+
+    Parameters
+    ----------
+    agent : str
+        A key of :data:`AGENTS`, e.g. ``'epinet:variance'``.
+    seed : int
+        Seeds the estimator and the learner.
+    problem : dict
+        ``X_pool``, ``y_pool``, ``X_test``, ``y_test`` and optionally
+        ``proba_test`` (the true test probabilities, for the joint
+        log-loss), as from :func:`make_problem`.
+    labels : list of int
+        Label counts at which to evaluate (increasing).
+    agent_params, loop_params : dict or None
+        Override :data:`AGENT_PARAMS` and :data:`LOOP_PARAMS`.
+    n_index : int (default=100)
+        Index samples for scoring and for the joint log-loss.
+
+    Returns
+    -------
+    curve : list of dict
+        One record per label count: ``labels``, ``accuracy``, ``log_loss``,
+        ``joint_log_loss``, ``wall_time``.
+    """
+    estimator_name, strategy_name = AGENTS[agent]
+    params = {**AGENT_PARAMS, **(agent_params or {})}
+    loop = {**LOOP_PARAMS, **(loop_params or {})}
+    n_pool = len(problem["X_pool"])
+    if loop["candidate_size"] is None:  # score the whole unlabelled pool
+        loop["candidate_size"] = n_pool
+    estimator = make_agent_estimator(estimator_name, seed, params)
+    learner = ActiveLearner(estimator, STRATEGIES[strategy_name], random_state=seed)
+    curve = []
+    for budget in labels:
+        history = learner.run(problem["X_pool"], problem["y_pool"], budget=budget,
+                              n_index=n_index, progress=False, **loop)
+        record = {"labels": int(budget), "wall_time": history[-1]["wall_time"]}
+        record.update(evaluate_enn(estimator, problem["X_test"], problem["y_test"],
+                                   problem.get("proba_test"), n_index=n_index,
+                                   random_state=seed))
+        curve.append(record)
+    return curve
+
+
+def make_agent_estimator(estimator_name, seed, params):
+    """An estimator of ``ESTIMATORS[estimator_name]`` from shared agent settings.
+
+    Settings the estimator does not take (e.g. ``prior_scale`` for a
+    dropout network) are left out, so one dict can configure every agent;
+    ``prior_precision`` becomes a :class:`~skepinet.callbacks.PriorWeightDecay`
+    callback (weight decay ``prior_precision / n_labelled``).
+    """
+    cls = ESTIMATORS[estimator_name]
+    params = dict(params)
+    precision = params.pop("prior_precision", None)
+    accepted = set(cls().get_params(deep=False))
+    params = {k: v for k, v in params.items() if k in accepted or "__" in k}
+    if precision is not None:
+        params["callbacks"] = [("prior_weight_decay", PriorWeightDecay(precision))]
+    return cls(random_state=seed, **params)
+
+
+def _fraction_rows(seed, n_pool, n_labels):
+    return np.random.default_rng([seed, n_labels]).permutation(n_pool)[:n_labels]
+
+
+def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_jobs=None):
+    """The tuned supervised baseline on random subsets of the pool.
+
+    For each label count, a random subset of the pool of that size is the
+    training set, and :class:`~sklearn.model_selection.GridSearchCV` fits a
+    :class:`~skepinet.BaselineClassifier` for every setting in ``grid``,
+    scoring each on the test set (one predefined split: best in hindsight).
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the subsets and the networks.
+    problem : dict
+        From :func:`make_problem`.
+    labels : list of int
+        Subset sizes.
+    grid : dict or None (default=None)
+        Parameter grid; :data:`BASELINE_GRID` when ``None``.
+    estimator_params : dict or None (default=None)
+        Fixed parameters of the baseline estimator (e.g. a text backbone).
+    n_jobs : int or None (default=None)
+        Passed to ``GridSearchCV``.
+
+    Returns
+    -------
+    records : list of dict
+        One per (label count, setting): ``labels``, ``params``,
+        ``accuracy``, ``log_loss``.
+    """
+    grid = BASELINE_GRID if grid is None else grid
+    X_pool, y_pool = problem["X_pool"], problem["y_pool"]
+    X_test, y_test = problem["X_test"], problem["y_test"]
+    n_pool = len(X_pool)
+    X = np.concatenate([X_pool, X_test])
+    y = np.concatenate([y_pool, y_test])
+    test_rows = np.arange(n_pool, len(X))
+    records = []
+    for n_labels in labels:
+        train_rows = _fraction_rows(seed, n_pool, n_labels)
+        search = GridSearchCV(
+            BaselineClassifier(random_state=seed, **(estimator_params or {})), grid, cv=[(train_rows, test_rows)],
+            scoring={"log_loss": "neg_log_loss", "accuracy": "accuracy"}, refit=False,
+            n_jobs=n_jobs, error_score="raise",
+        )
+        search.fit(X, y)
+        results = search.cv_results_
+        for i, params in enumerate(results["params"]):
+            records.append({
+                "labels": int(n_labels),
+                "params": params,
+                "log_loss": float(-results["split0_test_log_loss"][i]),
+                "accuracy": float(results["split0_test_accuracy"][i]),
+            })
+    return records
+
+
+def grid_size(grid=None):
+    """Number of settings in a baseline grid."""
+    return len(ParameterGrid(BASELINE_GRID if grid is None else grid))
+
+
+QUICK = dict(n_pool=120, n_test=400, n_points=4, seeds=[0, 1], loop_params={"n_steps": 1, "acquisition_size": 20},
+             grid={"lr": [1e-3], "weight_decay": [1e-2], "batch_size": [32], "max_epochs": [3, 10]})
+METRICS = ["accuracy", "log_loss", "joint_log_loss"]
+
+
+def _task_name(temperature):
+    return f"testbed-T{temperature:g}"
+
+
+def baseline_labels(n_pool, fractions):
+    """Label counts of the baseline's subsets, one per fraction of the pool."""
+    return sorted({max(1, int(round(f * n_pool))) for f in fractions})
+
+
+def testbed_units(*, seeds, temperatures, agents, n_pool, n_test, input_dim, n_points,
+                  fractions, agent_params, loop_params, grid, n_index):
+    """The (task, agent, seed, settings, func) units of a testbed sweep."""
+    units = []
+    for temperature in temperatures:
+        task = _task_name(temperature)
+        problem_settings = dict(temperature=temperature, input_dim=input_dim, n_pool=n_pool,
+                                n_test=n_test)
+        labels = label_grid(n_pool, n_points)
+        for seed in seeds:
+            settings = dict(problem_settings, seed=seed, labels=baseline_labels(n_pool, fractions),
+                            grid=grid)
+            units.append((task, "baseline", seed, settings,
+                          _BaselineUnit(seed, problem_settings, settings["labels"], grid)))
+            for agent in agents:
+                params = {**AGENT_PARAMS, **agent_params}
+                loop = {**LOOP_PARAMS, **loop_params}
+                settings = dict(problem_settings, seed=seed, labels=labels, agent=agent,
+                                agent_params=params, loop_params=loop, n_index=n_index)
+                units.append((task, agent, seed, settings,
+                              _AgentUnit(agent, seed, problem_settings, labels, params, loop,
+                                         n_index)))
+    return units
+
+
+class _AgentUnit:
+    """A picklable call of :func:`run_agent` (joblib ships it to a worker)."""
+
+    def __init__(self, agent, seed, problem_settings, labels, params, loop, n_index):
+        self.args = (agent, seed, problem_settings, labels, params, loop, n_index)
+
+    def __call__(self):
+        agent, seed, problem_settings, labels, params, loop, n_index = self.args
+        problem = make_problem(seed, **problem_settings)
+        return run_agent(agent, seed, problem, labels=labels, agent_params=params,
+                         loop_params=loop, n_index=n_index)
+
+
+class _BaselineUnit:
+    def __init__(self, seed, problem_settings, labels, grid):
+        self.args = (seed, problem_settings, labels, grid)
+
+    def __call__(self):
+        seed, problem_settings, labels, grid = self.args
+        return run_baseline(seed, make_problem(seed, **problem_settings), labels=labels, grid=grid)
+
+
+def summarize_testbed(results, *, temperatures, agents, n_pool):
+    """Mean curves, tuned baseline, headline ratios (test log-loss) and the target checks."""
+    curves, baselines = {}, {}
+    for temperature in temperatures:
+        task = _task_name(temperature)
+        curves[task] = {
+            agent: mean_curve([r for (t, a, _), r in sorted(results.items())
+                               if t == task and a == agent], METRICS)
+            for agent in agents
+        }
+        baselines[task] = tuned_baseline(
+            [r for (t, a, _), r in sorted(results.items()) if t == task and a == "baseline"],
+            "log_loss", greater_is_better=False, metrics=["accuracy", "log_loss"])
+    table = headline(curves, baselines, {t: n_pool for t in curves}, "log_loss",
+                     greater_is_better=False)
+    checks = {}
+    for task, agent_curves in curves.items():
+        for agent in ("epinet:variance", "epinet:bald"):
+            if agent not in agent_curves:
+                continue
+            others = {a: agent_curves[a] for a in
+                      ("epinet:entropy", "epinet:margin", "epinet:uniform", "mlp:entropy",
+                       "mlp:margin") if a in agent_curves}
+            checks[f"{task} {agent}"] = beats_at_every_point(
+                agent_curves[agent], others, "log_loss", greater_is_better=False,
+                from_labels=0.1 * n_pool)
+    return {"curves": curves, "baselines": baselines, "headline": table,
+            "not_better_at": checks}
+
+
+def run_testbed(out, *, seeds=range(10), temperatures=(0.1, 0.5), agents=None, n_pool=1000,
+                n_test=5000, input_dim=10, n_points=20, fractions=(0.1, 0.25, 0.5, 1.0),
+                agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
+                backend=None, progress=True):
+    """Run (or resume) the testbed sweep and write its results under ``out``.
+
+    Every (temperature, agent, seed) run is saved under ``out/units`` as it
+    finishes and reused by later calls with the same settings. Writes
+    ``summary.json``, ``headline.csv``, ``curves.csv`` and, with
+    matplotlib, ``curves_T*.png``, ``joint_T*.png`` and ``headline.png``.
+
+    Parameters
+    ----------
+    out : path
+        Results folder.
+    seeds : iterable of int (default=range(10))
+        Problem seeds (each a new generating network).
+    temperatures : tuple of float (default=(0.1, 0.5))
+        Label-noise levels.
+    agents : list of str or None (default=None)
+        Keys of :data:`AGENTS`; all when ``None``.
+    n_pool, n_test, input_dim : int (default=1000, 5000, 10)
+        Problem sizes.
+    n_points : int (default=20)
+        Evaluation points along each learning curve.
+    fractions : tuple of float
+        Pool fractions the baseline is trained on.
+    agent_params, loop_params, grid : dict or None
+        Overrides of :data:`AGENT_PARAMS`, :data:`LOOP_PARAMS`, and the
+        baseline grid (:data:`BASELINE_GRID`).
+    n_index : int (default=100)
+        Index samples for scoring and the joint log-loss.
+    n_jobs : int (default=1)
+        joblib workers across runs.
+    backend : str or None (default=None)
+        joblib backend.
+    progress : bool (default=True)
+        Show a progress bar.
+
+    Returns
+    -------
+    summary : dict
+        Settings, mean curves, baseline curves, the headline table and the
+        target checks (also written to ``summary.json``).
+    """
+    agents = list(AGENTS) if agents is None else list(agents)
+    unknown = sorted(set(agents) - set(AGENTS))
+    if unknown:
+        raise ValueError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
+    seeds, temperatures = [int(s) for s in seeds], [float(t) for t in temperatures]
+    settings = dict(seeds=seeds, temperatures=temperatures, agents=agents, n_pool=n_pool,
+                    n_test=n_test, input_dim=input_dim, n_points=n_points,
+                    fractions=list(fractions), agent_params={**AGENT_PARAMS, **(agent_params or {})},
+                    loop_params={**LOOP_PARAMS, **(loop_params or {})},
+                    grid=BASELINE_GRID if grid is None else grid, n_index=n_index)
+    units = testbed_units(seeds=seeds, temperatures=temperatures, agents=agents, n_pool=n_pool,
+                          n_test=n_test, input_dim=input_dim, n_points=n_points,
+                          fractions=fractions, agent_params=agent_params or {},
+                          loop_params=loop_params or {}, grid=settings["grid"], n_index=n_index)
+    start = time.perf_counter()
+    results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,
+                        desc="testbed runs")
+    summary = {"settings": settings, "wall_time_s": time.perf_counter() - start,
+               **summarize_testbed(results, temperatures=temperatures, agents=agents,
+                                   n_pool=n_pool)}
+    write_testbed_outputs(out, summary)
+    return summary
+
+
+def write_testbed_outputs(out, summary):
+    """Write the summary JSON, CSV tables and plots of a testbed sweep."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
+    table = summary["headline"]
+    write_csv(out / "headline.csv", [
+        {"task": task, "agent": agent, "labels_ratio": ratio, "target_log_loss": row["target"]}
+        for task, row in table["tasks"].items() for agent, ratio in row["ratios"].items()
+    ] + [{"task": "geometric_mean", "agent": a, "labels_ratio": r}
+         for a, r in table["geometric_mean"].items()])
+    rows = [dict(task=task, agent=agent, **r) for task, agents in summary["curves"].items()
+            for agent, curve in agents.items() for r in curve]
+    rows += [dict(task=task, agent="baseline", **{k: v for k, v in r.items() if k != "params"},
+                  params=json.dumps(r["params"], sort_keys=True))
+             for task, curve in summary["baselines"].items() for r in curve]
+    write_csv(out / "curves.csv", rows)
+    n_pool = summary["settings"]["n_pool"]
+    for task, agents in summary["curves"].items():
+        suffix = task.replace("testbed-", "")
+        plot_curves(out / f"curves_{suffix}.png", f"Testbed, temperature {suffix[1:]}: test log-loss",
+                    agents, summary["baselines"][task], "log_loss", ylabel="test log-loss",
+                    n_pool=n_pool)
+        plot_curves(out / f"joint_{suffix}.png",
+                    f"Testbed, temperature {suffix[1:]}: dyadic joint log-loss (tau=10)",
+                    agents, None, "joint_log_loss", ylabel="joint log-loss", n_pool=n_pool)
+    plot_headline(out / "headline.png", table, "Testbed: labels to match the tuned baseline")
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {value!r}")
+
+
+def format_summary(summary):
+    """The testbed's headline table and checks as text."""
+    lines = [format_headline(summary["headline"]), ""]
+    for task, baseline in summary["baselines"].items():
+        full = baseline[-1]
+        lines.append(f"{task}: tuned baseline on the full pool: log-loss {full['log_loss']:.4f} "
+                     f"± {full['log_loss_se']:.4f}, accuracy {full['accuracy']:.4f} "
+                     f"({full['n_seeds']} seeds, {json.dumps(full['params'], sort_keys=True)})")
+    for name, misses in summary["not_better_at"].items():
+        lost = {other: labels for other, labels in misses.items() if labels}
+        verdict = "better than all at every label count >= 10% of the pool" if not lost else (
+            "not better than " + "; ".join(f"{o} at {l}" for o, l in lost.items()))
+        lines.append(f"{name}: {verdict}")
+    lines.append(f"wall time {summary['wall_time_s']:.0f} s")
+    return "\n".join(lines)

