@@ -54,7 +54,8 @@ def _check_labels(y_true, n_samples, n_classes):
     y = np.asarray(y_true)
     if y.shape != (n_samples,):
         raise ValueError(f"y_true must have shape ({n_samples},), got {y.shape}.")
-    if not np.issubdtype(y.dtype, np.integer) or y.min(initial=0) < 0 or y.max(initial=0) >= n_classes:
+    in_range = y.min(initial=0) >= 0 and y.max(initial=0) < n_classes
+    if not np.issubdtype(y.dtype, np.integer) or not in_range:
         raise ValueError(
             f"y_true must hold class positions 0..{n_classes - 1} (columns of proba); "
             "encode string labels with np.searchsorted(estimator.classes_, y) first."
@@ -107,7 +108,8 @@ def marginal_log_loss(y_true, proba):
 
 def _check_positive(value, name, example):
     if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}; e.g. {name}={example}.")
+        raise ValueError(
+            f"{name} must be a positive integer, got {value!r}; e.g. {name}={example}.")
     return int(value)
 
 

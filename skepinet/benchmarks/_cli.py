@@ -44,7 +44,8 @@ def parse_json(text):
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not JSON ({error}): {text!r}") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"lr\": 0.001}}', got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object like '{{\"lr\": 0.001}}', got {text!r}")
     return value
 
 
@@ -100,8 +101,8 @@ def build_parser():
                    help="training rows sampled as the pool (default 2000; 0 = all)")
     p.add_argument("--n-test", type=int, default=None, help="validation rows (default all)")
     p.add_argument("--n-points", type=int, default=None, help="evaluations per curve (default 20)")
-    p.add_argument("--fractions", type=parse_float_list, default=[0.1, 0.25, 0.5, 0.75, 1.0],
-                   help="pool fractions for the baseline")
+    p.add_argument("--fractions", type=parse_float_list, default=[0.1, 0.25, 0.5, 1.0],
+                   help="pool fractions for the baseline (default 0.1,0.25,0.5,1)")
     p.add_argument("--pretrained", default=None,
                    help="Hugging Face model name or folder (default: the offline MiniLM)")
     p.add_argument("--max-length", type=int, default=128, help="tokens per text (default 128)")
@@ -122,7 +123,8 @@ def build_parser():
     p.add_argument("--data-dir", type=Path, default=None, help="GLUE folder (for bert)")
     p.add_argument("--pretrained", default=None, help="encoder for bert (default MiniLM)")
     p.add_argument("--peer", choices=["auto", "baal", "loop"], default="auto",
-                   help="MC-dropout BALD implementation: baal if installed (auto), or a K-pass loop")
+                   help="MC-dropout BALD implementation: baal if installed (auto), "
+                        "or a K-pass loop")
     return parser
 
 

@@ -23,10 +23,11 @@ import numpy as np
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
 from ._sweep import run_units
-from .report import format_headline, headline, mean_curve, plot_curves, plot_headline, tuned_baseline
-from .report import write_csv
-from .testbed import AGENT_PARAMS, AGENTS, LOOP_PARAMS, label_grid, baseline_labels, run_agent
-from .testbed import run_baseline, _json_default
+from .report import (epistemic_checks, headline, mean_curve, plot_curves, plot_headline,
+                     tuned_baseline, write_summary)
+from .report import format_summary as _format_summary
+from .testbed import (AGENT_PARAMS, AGENTS, BASELINE_GRID, LOOP_PARAMS, baseline_labels,
+                      label_grid, run_agent, run_baseline)
 
 __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode_texts",
            "make_glue_problem", "run_glue"]
@@ -34,12 +35,7 @@ __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode
 # Head settings on frozen features (the testbed's agent settings).
 GLUE_AGENT_PARAMS = dict(AGENT_PARAMS)
 GLUE_LOOP_PARAMS = dict(LOOP_PARAMS, acquisition_size=20)
-GLUE_BASELINE_GRID = {
-    "lr": [1e-3, 1e-2],
-    "weight_decay": [1e-3, 1e-2, 1e-1],
-    "batch_size": [32, 128],
-    "max_epochs": [30, 100],
-}
+GLUE_BASELINE_GRID = BASELINE_GRID
 # Fine-tuning (paper appendix C.2: Adam, small learning rate, gradient clipping is skorch's
 # default-off; batch 32, 128 tokens).
 FINETUNE_PARAMS = dict(backbone="bert", pooling="cls", max_length=128, encoder_lr=1e-5, lr=1e-3,
@@ -164,11 +160,16 @@ class _GlueUnit:
         kind, seed, problem_file, labels, params, loop, grid, n_index = self.args
         problem = _load_problem(problem_file)
         if kind == "baseline":
-            accepted = set(BaselineClassifier().get_params(deep=False))
-            fixed = {k: v for k, v in params.items() if k not in grid and k in accepted}
-            return run_baseline(seed, problem, labels=labels, grid=grid, estimator_params=fixed)
+            return run_baseline(seed, problem, labels=labels, grid=grid, estimator_params=params)
         return run_agent(kind, seed, problem, labels=labels, agent_params=params,
                          loop_params=loop, n_index=n_index)
+
+
+def _baseline_params(params, grid):
+    """The agents' settings that the baseline shares: those it takes and the grid leaves."""
+    accepted = set(BaselineClassifier().get_params(deep=False))
+    swept = {k for g in (grid if isinstance(grid, list) else [grid]) for k in g}
+    return {k: v for k, v in params.items() if k in accepted and k not in swept}
 
 
 def _save_problem(problem, path):
@@ -183,7 +184,7 @@ def _load_problem(path):
 
 def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=range(3),
              agents=None, n_pool=2000, n_test=None, n_points=20,
-             fractions=(0.1, 0.25, 0.5, 0.75, 1.0), pretrained=None, max_length=128,
+             fractions=(0.1, 0.25, 0.5, 1.0), pretrained=None, max_length=128,
              agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
              backend=None, progress=True):
     """Run (or resume) the GLUE sweep and write its results under ``out``.
@@ -256,9 +257,10 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
                       pretrained=pretrained, max_length=max_length)
         for seed in seeds:
             b_labels = baseline_labels(size, fractions)
+            fixed = _baseline_params(params, grid)
             units.append((f"{task}-{mode}", "baseline", seed,
-                          dict(common, seed=seed, labels=b_labels, grid=grid, params=params),
-                          _GlueUnit("baseline", seed, problem_file, b_labels, params, loop, grid,
+                          dict(common, seed=seed, labels=b_labels, grid=grid, params=fixed),
+                          _GlueUnit("baseline", seed, problem_file, b_labels, fixed, loop, grid,
                                     n_index)))
             for agent in agents:
                 units.append((f"{task}-{mode}", agent, seed,
@@ -287,39 +289,23 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
                          n_index=n_index),
         "wall_time_s": time.perf_counter() - start,
         "curves": curves, "baselines": baselines, "headline": table,
+        "not_better_at": epistemic_checks(curves, {f"{t}-{mode}": pools[t] for t in tasks},
+                                          "accuracy", greater_is_better=True),
     }
     _write_outputs(out, summary, pools)
     return summary
 
 
 def _write_outputs(out, summary, pools):
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
-    table = summary["headline"]
-    write_csv(out / "headline.csv", [
-        {"task": task, "agent": agent, "labels_ratio": ratio, "target_accuracy": row["target"]}
-        for task, row in table["tasks"].items() for agent, ratio in row["ratios"].items()
-    ] + [{"task": "geometric_mean", "agent": a, "labels_ratio": r}
-         for a, r in table["geometric_mean"].items()])
-    rows = [dict(task=task, agent=agent, **r) for task, agents in summary["curves"].items()
-            for agent, curve in agents.items() for r in curve]
-    rows += [dict(task=task, agent="baseline", **{k: v for k, v in r.items() if k != "params"},
-                  params=json.dumps(r["params"], sort_keys=True))
-             for task, curve in summary["baselines"].items() for r in curve]
-    write_csv(out / "curves.csv", rows)
+    write_summary(out, summary)
     for task, agents in summary["curves"].items():
         plot_curves(out / f"curves_{task}.png", f"{task}: validation accuracy", agents,
                     summary["baselines"][task], "accuracy", ylabel="validation accuracy",
                     n_pool=pools[task.rsplit("-", 1)[0]])
-    plot_headline(out / "headline.png", table, "GLUE: labels to match the tuned baseline")
+    plot_headline(out / "headline.png", summary["headline"],
+                  "GLUE: labels to match the tuned baseline")
 
 
 def format_summary(summary):
-    """The GLUE headline table as text."""
-    lines = [format_headline(summary["headline"]), ""]
-    for task, baseline in summary["baselines"].items():
-        full = baseline[-1]
-        lines.append(f"{task}: tuned baseline on the full pool: accuracy {full['accuracy']:.4f} "
-                     f"± {full['accuracy_se']:.4f} ({full['n_seeds']} seeds, "
-                     f"{json.dumps(full['params'], sort_keys=True)})")
-    lines.append(f"wall time {summary['wall_time_s']:.0f} s")
-    return "\n".join(lines)
+    """The GLUE headline table and checks as text."""
+    return _format_summary(summary, ["accuracy", "log_loss"])

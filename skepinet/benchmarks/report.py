@@ -6,6 +6,7 @@ they are easy to test and to write as JSON or CSV.
 """
 
 import csv
+import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -20,7 +21,10 @@ __all__ = [
     "headline",
     "beats_at_every_point",
     "format_headline",
+    "format_summary",
+    "epistemic_checks",
     "write_csv",
+    "write_summary",
     "plot_curves",
     "plot_headline",
 ]
@@ -183,6 +187,69 @@ def beats_at_every_point(curve, others, metric, *, greater_is_better, from_label
     return out
 
 
+EPISTEMIC_AGENTS = ("epinet:variance", "epinet:bald")
+NON_EPISTEMIC_AGENTS = ("epinet:entropy", "epinet:margin", "epinet:uniform", "mlp:entropy",
+                        "mlp:margin")
+
+
+def epistemic_checks(curves, n_pool, metric, *, greater_is_better, from_fraction=0.1):
+    """Where each epistemic epinet agent is not better than each non-epistemic one.
+
+    Parameters
+    ----------
+    curves : dict
+        ``{task: {agent: mean curve}}``.
+    n_pool : dict
+        ``{task: pool size}``.
+    metric : str
+        The metric compared.
+    greater_is_better : bool
+        Its direction.
+    from_fraction : float (default=0.1)
+        Only label counts from this fraction of the pool on are compared.
+
+    Returns
+    -------
+    checks : dict
+        ``{'<task> <agent>': {other agent: [label counts where not better]}}``.
+    """
+    checks = {}
+    for task, agent_curves in curves.items():
+        others = {a: agent_curves[a] for a in NON_EPISTEMIC_AGENTS if a in agent_curves}
+        for agent in EPISTEMIC_AGENTS:
+            if agent in agent_curves:
+                checks[f"{task} {agent}"] = beats_at_every_point(
+                    agent_curves[agent], others, metric, greater_is_better=greater_is_better,
+                    from_labels=from_fraction * n_pool[task])
+    return checks
+
+
+def format_summary(summary, metrics):
+    """A sweep's headline table, baseline targets and checks as text.
+
+    Parameters
+    ----------
+    summary : dict
+        From ``run_testbed`` or ``run_glue``.
+    metrics : list of str
+        Metrics of the baseline to print (the first one is the target).
+    """
+    lines = [format_headline(summary["headline"]), ""]
+    for task, baseline in summary["baselines"].items():
+        full = baseline[-1]
+        scores = ", ".join(f"{m.replace('_', '-')} {full[m]:.4f} ± {full[m + '_se']:.4f}"
+                           for m in metrics)
+        lines.append(f"{task}: tuned baseline on the full pool: {scores} ({full['n_seeds']} seeds, "
+                     f"{json.dumps(full['params'], sort_keys=True)})")
+    for name, misses in summary.get("not_better_at", {}).items():
+        lost = {other: labels for other, labels in misses.items() if labels}
+        verdict = "better than all at every label count >= 10% of the pool" if not lost else (
+            "not better than " + "; ".join(f"{o} at {n}" for o, n in lost.items()))
+        lines.append(f"{name}: {verdict}")
+    lines.append(f"wall time {summary['wall_time_s']:.0f} s")
+    return "\n".join(lines)
+
+
 def format_ratio(ratio):
     return "never" if math.isinf(ratio) else f"{ratio:.2f}"
 
@@ -216,6 +283,32 @@ def write_csv(path, rows):
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k, "") for k in columns})
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"not JSON-serialisable: {value!r}")
+
+
+def write_summary(out, summary):
+    """Write ``summary.json``, ``headline.csv`` and ``curves.csv`` of a sweep under ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
+    table = summary["headline"]
+    write_csv(out / "headline.csv", [
+        {"task": task, "agent": agent, "labels_ratio": ratio, "metric": row["metric"],
+         "target": row["target"]}
+        for task, row in table["tasks"].items() for agent, ratio in row["ratios"].items()
+    ] + [{"task": "geometric_mean", "agent": a, "labels_ratio": r}
+         for a, r in table["geometric_mean"].items()])
+    rows = [dict(task=task, agent=agent, **r) for task, agents in summary["curves"].items()
+            for agent, curve in agents.items() for r in curve]
+    rows += [dict(task=task, agent="baseline", **{k: v for k, v in r.items() if k != "params"},
+                  params=json.dumps(r["params"], sort_keys=True))
+             for task, curve in summary["baselines"].items() for r in curve]
+    write_csv(out / "curves.csv", rows)
 
 
 def _pyplot():
