@@ -75,6 +75,7 @@ def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert):
         "--grid", '{"max_epochs": [1], "encoder_lr": [1e-5]}', "--out", str(out), "--no-progress",
     ])
     assert summary["settings"]["agent_params"]["backbone"] == "bert"
+    assert summary["settings"]["agent_params"]["gradient_clip"] == 1.0
     curves = summary["curves"]["sst2-finetune"]
     assert set(curves) == {"epinet:variance", "mlp:entropy"}
     assert [r["labels"] for r in curves["epinet:variance"]] == [12, 24]

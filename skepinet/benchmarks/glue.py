@@ -36,11 +36,12 @@ __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode
 GLUE_AGENT_PARAMS = dict(AGENT_PARAMS)
 GLUE_LOOP_PARAMS = dict(LOOP_PARAMS, acquisition_size=20)
 GLUE_BASELINE_GRID = BASELINE_GRID
-# Fine-tuning (paper appendix C.2: Adam, small learning rate, gradient clipping is skorch's
-# default-off; batch 32, 128 tokens).
+# Fine-tuning, as in the paper's appendix C.2: Adam, a small encoder learning rate, gradient
+# norm clipped at 1, 128 tokens; each step labels 32 of 1,000 candidates and trains one epoch on
+# them plus 256 earlier labels.
 FINETUNE_PARAMS = dict(backbone="bert", pooling="cls", max_length=128, encoder_lr=1e-5, lr=1e-3,
-                       batch_size=32, weight_decay=1e-4)
-FINETUNE_LOOP_PARAMS = dict(candidate_size=None, acquisition_size=32, n_steps=1, replay=256)
+                       batch_size=32, weight_decay=1e-4, gradient_clip=1.0)
+FINETUNE_LOOP_PARAMS = dict(candidate_size=1000, acquisition_size=32, n_steps=1, replay=256)
 FINETUNE_BASELINE_GRID = {"encoder_lr": [1e-5, 3e-5], "max_epochs": [1, 2, 3]}
 METRICS = ["accuracy", "log_loss"]
 QUICK = dict(n_pool=60, n_test=40, seeds=[0], n_points=2, tasks=["sst2"],
@@ -167,7 +168,8 @@ class _GlueUnit:
 
 def _baseline_params(params, grid):
     """The agents' settings that the baseline shares: those it takes and the grid leaves."""
-    accepted = set(BaselineClassifier().get_params(deep=False))
+    # Gradient clipping is shared; weight decay is the grid's, never the agents' prior.
+    accepted = set(BaselineClassifier().get_params(deep=False)) | {"gradient_clip"}
     swept = {k for g in (grid if isinstance(grid, list) else [grid]) for k in g}
     return {k: v for k, v in params.items() if k in accepted and k not in swept}
 

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, ParameterGrid
+from skorch.callbacks import GradientNormClipping
 
 from ..callbacks import PriorWeightDecay
 from ..datasets import make_testbed_classification
-from ..estimators import ESTIMATORS, BaselineClassifier
+from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
 from ..strategies import STRATEGIES
@@ -171,15 +172,22 @@ def make_agent_estimator(estimator_name, seed, params):
     Settings the estimator does not take (e.g. ``prior_scale`` for a
     dropout network) are left out, so one dict can configure every agent;
     ``prior_precision`` becomes a :class:`~skepinet.callbacks.PriorWeightDecay`
-    callback (weight decay ``prior_precision / n_labelled``).
+    callback (weight decay ``prior_precision / n_labelled``), and
+    ``gradient_clip`` a :class:`skorch.callbacks.GradientNormClipping`.
     """
     cls = ESTIMATORS[estimator_name]
     params = dict(params)
+    callbacks = []
     precision = params.pop("prior_precision", None)
+    if precision is not None:
+        callbacks.append(("prior_weight_decay", PriorWeightDecay(precision)))
+    clip = params.pop("gradient_clip", None)
+    if clip is not None:
+        callbacks.append(("gradient_clip", GradientNormClipping(clip)))
     accepted = set(cls().get_params(deep=False))
     params = {k: v for k, v in params.items() if k in accepted or "__" in k}
-    if precision is not None:
-        params["callbacks"] = [("prior_weight_decay", PriorWeightDecay(precision))]
+    if callbacks:
+        params["callbacks"] = callbacks
     return cls(random_state=seed, **params)
 
 
@@ -206,7 +214,8 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
     grid : dict or None (default=None)
         Parameter grid; :data:`BASELINE_GRID` when ``None``.
     estimator_params : dict or None (default=None)
-        Fixed parameters of the baseline estimator (e.g. a text backbone).
+        Fixed settings of the baseline estimator (e.g. a text backbone), as
+        for :func:`make_agent_estimator`.
     n_jobs : int or None (default=None)
         Passed to ``GridSearchCV``.
 
@@ -227,7 +236,7 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
     for n_labels in labels:
         train_rows = _fraction_rows(seed, n_pool, n_labels)
         search = GridSearchCV(
-            BaselineClassifier(random_state=seed, **(estimator_params or {})), grid,
+            make_agent_estimator("baseline", seed, estimator_params or {}), grid,
             cv=[(train_rows, test_rows)],
             scoring={"log_loss": "neg_log_loss", "accuracy": "accuracy"}, refit=False,
             n_jobs=n_jobs, error_score="raise",
