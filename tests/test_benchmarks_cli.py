@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import sentences
@@ -108,3 +109,13 @@ def test_cost_quick_times_every_agent_and_the_peer(tmp_path, tiny_bert, capsys):
         assert json.loads((out / f"cost_{backbone}.json").read_text())["rows"]
     assert "dropout(encoder):variance" in {r["agent"] for r in results["bert"]["rows"]}
     assert "cheaper than MC dropout BALD" in capsys.readouterr().out
+
+
+def test_degenerate_testbed_problems_are_redrawn():
+    # seed 6 at temperature 0.1 labels 999 of 1,000 pool rows alike
+    problem = testbed.make_problem(6, temperature=0.1, n_test=10)
+    assert problem["seed"] == 10006
+    assert min(np.bincount(problem["y_pool"])) >= 100
+    assert testbed.make_problem(0, n_test=10)["seed"] == 0
+    with pytest.raises(ValueError, match="lower min_class_fraction"):
+        testbed.make_problem(0, n_pool=20, n_test=10, min_class_fraction=0.6)

@@ -86,8 +86,15 @@ BASELINE_GRID = [
 ]
 
 
-def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=5000):
+def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=5000,
+                 min_class_fraction=0.1):
     """One testbed problem: pool, test set and true test probabilities.
+
+    A random MLP with a large output bias can give almost every input the
+    same label (seed 6 at temperature 0.1 labels 999 of 1,000 pool rows
+    alike), which leaves nothing to learn; such a problem is redrawn, from
+    seeds ``seed + 10000``, ``seed + 20000``, ... until each class holds at
+    least ``min_class_fraction`` of the pool.
 
     Parameters
     ----------
@@ -99,18 +106,31 @@ def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=500
         Input dimension ``D``.
     n_pool, n_test : int (default=1000, 5000)
         Unlabelled pool and test set sizes.
+    min_class_fraction : float (default=0.1)
+        Redraw problems whose pool has a rarer class than this.
 
     Returns
     -------
     problem : dict
-        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``, ``proba_test``.
+        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``, ``proba_test``, and
+        ``seed`` (the generator seed actually used).
     """
-    X, y, proba = make_testbed_classification(
-        n_pool + n_test, input_dim=input_dim, temperature=temperature, random_state=seed,
-        return_proba=True,
-    )
+    for attempt in range(100):
+        used = seed + 10_000 * attempt
+        X, y, proba = make_testbed_classification(
+            n_pool + n_test, input_dim=input_dim, temperature=temperature, random_state=used,
+            return_proba=True,
+        )
+        counts = np.bincount(y[:n_pool], minlength=proba.shape[1])
+        if counts.min() >= min_class_fraction * n_pool:
+            break
+    else:
+        raise ValueError(
+            f"no problem with every class at least {min_class_fraction:.0%} of the pool in 100 "
+            f"draws from seed {seed}; lower min_class_fraction."
+        )
     return {"X_pool": X[:n_pool], "y_pool": y[:n_pool], "X_test": X[n_pool:],
-            "y_test": y[n_pool:], "proba_test": proba[n_pool:]}
+            "y_test": y[n_pool:], "proba_test": proba[n_pool:], "seed": used}
 
 
 def label_grid(n_pool, n_points=20, first=10):
