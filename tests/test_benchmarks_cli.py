@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import sentences
-from skepinet.benchmarks import _cli, testbed
+from skepinet.benchmarks import _cli, glue, testbed
 from skepinet.benchmarks._cli import run
 
 SHARED_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
@@ -119,3 +119,20 @@ def test_degenerate_testbed_problems_are_redrawn():
     assert testbed.make_problem(0, n_test=10)["seed"] == 0
     with pytest.raises(ValueError, match="lower min_class_fraction"):
         testbed.make_problem(0, n_pool=20, n_test=10, min_class_fraction=0.6)
+
+
+def test_frozen_sentence_pairs_get_sbert_style_features(tmp_path, tiny_bert):
+    folder = tmp_path / "glue" / "RTE"
+    folder.mkdir(parents=True)
+    for name, n, seed in (("train", 30, 0), ("dev", 10, 1)):
+        first, labels = sentences(n, seed=seed)
+        second, _ = sentences(n, seed=seed + 7)
+        names = ["entailment" if y else "not_entailment" for y in labels]
+        rows = ["index\tsentence1\tsentence2\tlabel"] + [
+            f"{i}\t{a}\t{b}\t{y}" for i, (a, b, y) in enumerate(zip(first, second, names))]
+        (folder / f"{name}.tsv").write_text("\n".join(rows) + "\n")
+    problem = glue.make_glue_problem("rte", data_dir=tmp_path / "glue", n_pool=20,
+                                     pretrained=tiny_bert, max_length=16, progress=False)
+    assert problem["text_pairs"] and problem["X_pool"].shape == (20, 4 * 32)  # hidden size 32
+    assert problem["X_test"].shape == (10, 128)
+    assert set(problem["y_pool"]) <= {"entailment", "not_entailment"}

@@ -30,6 +30,7 @@ from .testbed import (AGENT_PARAMS, AGENTS, LOOP_PARAMS, baseline_labels,
                       label_grid, run_agent, run_baseline)
 
 __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode_texts",
+           "frozen_features",
            "make_glue_problem", "run_glue"]
 
 # Head settings on frozen features (the testbed's agent settings).
@@ -132,10 +133,14 @@ def make_glue_problem(task, *, data_dir=None, n_pool=2000, n_test=None, mode="fr
     them when ``None`` or larger); the test set is the validation split
     (its first ``n_test`` rows when given).
 
+    Frozen features of sentence pairs are those of :func:`frozen_features`:
+    ``[u, v, |u - v|, u * v]``.
+
     Returns
     -------
     problem : dict
-        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``.
+        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``, and ``text_pairs``
+        (whether the task's inputs are sentence pairs).
     """
     X_train, y_train = load_glue(task, data_dir, split="train")
     split = "validation_matched" if task.lower().replace("-", "") == "mnli" else "validation"
@@ -143,19 +148,50 @@ def make_glue_problem(task, *, data_dir=None, n_pool=2000, n_test=None, mode="fr
     pool = _sample_rows(len(X_train), n_pool, sample_seed)
     test = np.arange(len(X_dev) if n_test is None else min(n_test, len(X_dev)))
     problem = {"X_pool": X_train[pool], "y_pool": y_train[pool], "X_test": X_dev[test],
-               "y_test": y_dev[test]}
+               "y_test": y_dev[test], "text_pairs": _is_pairs(X_train)}
     if mode == "finetune":
         return problem
     encode = dict(pretrained=pretrained, pooling="mean", max_length=max_length,
                   cache_dir=cache_dir, progress=progress)
-    pool_features = encode_texts(problem["X_pool"], **encode)
-    test_features = encode_texts(problem["X_test"], **encode)
+    pool_features = frozen_features(problem["X_pool"], **encode)
+    test_features = frozen_features(problem["X_test"], **encode)
     # Standardise with the pool's statistics (no labels involved), so the head's default
     # learning rate suits any encoder's feature scale.
     mean, std = pool_features.mean(0), pool_features.std(0) + 1e-6
     problem["X_pool"] = (pool_features - mean) / std
     problem["X_test"] = (test_features - mean) / std
     return problem
+
+
+def _is_pairs(texts):
+    return np.ndim(texts) == 2 and np.shape(texts)[1] == 2
+
+
+def frozen_features(texts, **encode):
+    """Frozen-encoder features of texts, or SBERT-style features of sentence pairs.
+
+    A sentence embedding of a concatenated pair knows little about how the
+    two relate; for pairs this returns ``[u, v, |u - v|, u * v]`` of the two
+    sentences' embeddings (Reimers & Gurevych, 2019), the usual frozen
+    features for entailment and paraphrase tasks.
+
+    Parameters
+    ----------
+    texts : array-like of str, or of shape (n, 2)
+        Sentences, or sentence pairs.
+    **encode
+        Passed to :func:`encode_texts`.
+
+    Returns
+    -------
+    features : ndarray of shape (n, d) or (n, 4 * d), float32
+    """
+    if not _is_pairs(texts):
+        return encode_texts(texts, **encode)
+    texts = np.asarray(texts)
+    u = encode_texts(list(texts[:, 0]), **encode)
+    v = encode_texts(list(texts[:, 1]), **encode)
+    return np.concatenate([u, v, np.abs(u - v), u * v], axis=1)
 
 
 class _GlueUnit:
@@ -264,6 +300,8 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
         labels = label_grid(size, n_points, first=loop["acquisition_size"])
         common = dict(task=task, mode=mode, n_pool=size, n_test=len(problem["y_test"]),
                       pretrained=pretrained, max_length=max_length)
+        if problem.pop("text_pairs") and mode == "frozen":
+            common["pair_features"] = "u, v, |u-v|, u*v"
         for seed in seeds:
             b_labels = baseline_labels(size, fractions)
             fixed = _baseline_params(params, grid)
