@@ -117,7 +117,7 @@ def build_parser():
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
     p.add_argument("--backbones", default="mlp,bert", help="mlp, bert or both (default both)")
     p.add_argument("--n-candidates", type=int, default=None,
-                   help="candidates scored (default 100000 for mlp, 256 for bert)")
+                   help="candidates scored (default 100000 for mlp, 128 for bert)")
     p.add_argument("--n-index", default="10,100", help="comma-separated n_index values")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
     p.add_argument("--data-dir", type=Path, default=None, help="GLUE folder (for bert)")
@@ -207,6 +207,7 @@ def run_cost_command(args):
         result = cost.acquisition_cost(
             backbone, n_candidates=args.n_candidates or quick.get(backbone),
             n_index=[2] if args.quick else n_index, n_instances=4 if args.quick else 10,
+            peer_n_index=[2] if args.quick else None,
             repeats=args.repeats or (1 if args.quick else 3),
             data_dir=args.data_dir or glue_default_dir(), pretrained=args.pretrained,
             n_fit=8 if args.quick else 64,

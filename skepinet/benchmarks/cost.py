@@ -173,8 +173,8 @@ def _candidates(backbone, n_candidates, data_dir, n_fit):
 
 
 def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_index=(10, 100),
-                     repeats=3, batch_size=None, n_fit=64, data_dir=None, pretrained=None,
-                     max_length=64, use_baal=None):
+                     peer_n_index=None, repeats=3, batch_size=None, n_fit=64, data_dir=None,
+                     pretrained=None, max_length=64, use_baal=None):
     """Time one acquisition per agent, as a ratio to the baseline's forward pass.
 
     Parameters
@@ -183,11 +183,15 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
         MLP on 10-dimensional testbed inputs, or MiniLM (fine-tuning mode:
         the encoder runs at every scoring) on SST-2 sentences.
     n_candidates : int or None
-        Candidates scored (N); default 100,000 (MLP) or 256 (MiniLM).
+        Candidates scored (N); default 100,000 (MLP) or 128 (MiniLM).
     n_instances : int (default=10)
         Rows chosen (n).
     n_index : tuple of int (default=(10, 100))
-        Index samples (and MC-dropout passes) compared.
+        Index samples of the agents.
+    peer_n_index : tuple of int or None (default=None)
+        Stochastic passes of the MC-dropout peer and of whole-encoder MC
+        dropout (one encoder pass each): ``n_index`` for the MLP, ``(10,)``
+        for MiniLM (100 passes over MiniLM take minutes on a CPU).
     repeats : int (default=3)
         Timed repeats; the minimum is reported.
     batch_size : int or None
@@ -212,7 +216,9 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
         ``seconds``, ``ratio_to_forward``, ``all_seconds``).
     """
     load_before = os.getloadavg()
-    n_candidates = n_candidates or (100_000 if backbone == "mlp" else 256)
+    n_candidates = n_candidates or (100_000 if backbone == "mlp" else 128)
+    if peer_n_index is None:
+        peer_n_index = tuple(n_index) if backbone == "mlp" else (10,)
     batch_size = batch_size or (1024 if backbone == "mlp" else 32)
     X_fit, y_fit, X = _candidates(backbone, n_candidates, data_dir, n_fit)
     agents = dict(COST_AGENTS, **(TEXT_ONLY_AGENTS if backbone == "bert" else {}))
@@ -226,14 +232,15 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
     configs = [("forward (baseline predict_proba)", None, lambda: base.predict_proba(X))]
     for agent, (name, strategy, extra) in agents.items():
         model = fitted[(name, tuple(sorted(extra.items())))]
-        for k in ((None,) if name == "baseline" else n_index):
+        per_pass = agent in TEXT_ONLY_AGENTS  # one encoder pass per index sample
+        for k in ((None,) if name == "baseline" else peer_n_index if per_pass else n_index):
             kwargs = {"n_instances": n_instances, "random_state": 0}
             if k is not None:
                 kwargs["n_index"] = k
             call = (lambda m, s, kw: lambda: STRATEGIES[s](m, X, **kw))(model, strategy, kwargs)
             configs.append((agent, k, call))
     implementation = None
-    for k in n_index:
+    for k in peer_n_index:
         acquire, implementation = peer_mc_dropout_bald(
             backbone, X, n_instances, k, batch_size=batch_size, pretrained=pretrained,
             max_length=max_length, use_baal=use_baal)
@@ -251,7 +258,8 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
     rows = [{"agent": agent, "n_index": k, "seconds": min(t), "ratio_to_forward": min(t) / forward,
              "all_seconds": t} for (agent, k, _), t in zip(configs, times)]
     settings = dict(backbone=backbone, n_candidates=len(X), n_instances=n_instances,
-                    n_index=list(n_index), repeats=repeats, batch_size=batch_size, n_fit=n_fit,
+                    n_index=list(n_index), peer_n_index=list(peer_n_index), repeats=repeats,
+                    batch_size=batch_size, n_fit=n_fit,
                     max_length=max_length if backbone == "bert" else None,
                     pretrained=(pretrained or "MiniLM (offline)") if backbone == "bert" else None,
                     peer=implementation,
