@@ -146,23 +146,28 @@ def _agent_list(text):
     return None if text is None else [a.strip() for a in text.split(",") if a.strip()]
 
 
-def run_testbed_command(args):
-    quick = testbed.QUICK if args.quick else {}
-    _fill(args, {"seeds": quick.get("seeds", list(range(10))),
-                 "n_pool": quick.get("n_pool", 1000), "n_test": quick.get("n_test", 5000),
-                 "n_points": quick.get("n_points", 20),
-                 "out": DEFAULT_OUT / ("testbed-quick" if args.quick else "testbed")})
-    agents = _agent_list(args.agents)
-    summary = testbed.run_testbed(
-        args.out, seeds=args.seeds, temperatures=args.temperatures, agents=agents,
-        n_pool=args.n_pool, n_test=args.n_test, input_dim=args.input_dim,
-        n_points=args.n_points, fractions=args.fractions,
+def _sweep_options(args, quick):
+    """The settings testbed and GLUE sweeps share, from flags over --quick defaults."""
+    return dict(
+        seeds=args.seeds, agents=_agent_list(args.agents), n_points=args.n_points,
+        fractions=args.fractions,
         agent_params={**quick.get("agent_params", {}), **(args.agent_params or {})},
         loop_params={**quick.get("loop_params", {}), **(args.loop_params or {})},
         grid=args.grid if args.grid is not None else quick.get("grid"),
         n_index=args.n_index, n_jobs=args.n_jobs, backend=args.backend,
         progress=not args.no_progress,
     )
+
+
+def run_testbed_command(args):
+    quick = testbed.QUICK if args.quick else {}
+    _fill(args, {"seeds": quick.get("seeds", list(range(10))),
+                 "n_pool": quick.get("n_pool", 1000), "n_test": quick.get("n_test", 5000),
+                 "n_points": quick.get("n_points", 20),
+                 "out": DEFAULT_OUT / ("testbed-quick" if args.quick else "testbed")})
+    summary = testbed.run_testbed(
+        args.out, temperatures=args.temperatures, n_pool=args.n_pool, n_test=args.n_test,
+        input_dim=args.input_dim, **_sweep_options(args, quick))
     print(testbed.format_summary(summary))
     print(f"results in {args.out}")
     return summary
@@ -176,19 +181,10 @@ def run_glue_command(args):
     tasks = quick.get("tasks", ["sst2", "rte"]) if args.tasks is None else [
         t.strip() for t in args.tasks.split(",") if t.strip()]
     n_pool = args.n_pool if args.n_pool is not None else quick.get("n_pool", 2000)
-    agents = _agent_list(args.agents)
     summary = glue.run_glue(
-        args.out, tasks=tasks, data_dir=args.data_dir, mode=args.mode, seeds=args.seeds,
-        agents=agents, n_pool=n_pool or None,
+        args.out, tasks=tasks, data_dir=args.data_dir, mode=args.mode, n_pool=n_pool or None,
         n_test=args.n_test if args.n_test is not None else quick.get("n_test"),
-        n_points=args.n_points, fractions=args.fractions, pretrained=args.pretrained,
-        max_length=args.max_length,
-        agent_params={**quick.get("agent_params", {}), **(args.agent_params or {})},
-        loop_params={**quick.get("loop_params", {}), **(args.loop_params or {})},
-        grid=args.grid if args.grid is not None else quick.get("grid"),
-        n_index=args.n_index, n_jobs=args.n_jobs, backend=args.backend,
-        progress=not args.no_progress,
-    )
+        pretrained=args.pretrained, max_length=args.max_length, **_sweep_options(args, quick))
     print(glue.format_summary(summary))
     print(f"results in {args.out}")
     return summary

@@ -246,7 +246,7 @@ def format_summary(summary, metrics):
         verdict = "better than all at every label count >= 10% of the pool" if not lost else (
             "not better than " + "; ".join(f"{o} at {n}" for o, n in lost.items()))
         lines.append(f"{name}: {verdict}")
-    lines.append(f"wall time {summary['wall_time_s']:.0f} s")
+    lines.append(f"wall time of this call {summary['wall_time_s']:.0f} s (saved runs are reused)")
     return "\n".join(lines)
 
 
