@@ -12,9 +12,11 @@ finishes, so an interrupted sweep resumes; runs are spread over joblib
 workers (``--n-jobs``, any joblib backend with ``--backend``).
 """
 
+from .cost import acquisition_cost
+from .glue import run_glue
 from .testbed import run_testbed
 
-__all__ = ["run_testbed", "main"]
+__all__ = ["run_testbed", "run_glue", "acquisition_cost", "main"]
 
 
 def main(argv=None):

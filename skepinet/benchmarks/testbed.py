@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import GridSearchCV, ParameterGrid
+from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import GradientNormClipping
 
 from ..callbacks import PriorWeightDecay
@@ -271,11 +271,6 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
                 "accuracy": float(results["split0_test_accuracy"][i]),
             })
     return records
-
-
-def grid_size(grid=None):
-    """Number of settings in a baseline grid."""
-    return len(ParameterGrid(BASELINE_GRID if grid is None else grid))
 
 
 QUICK = dict(n_pool=120, n_test=400, n_points=4, seeds=[0, 1],
