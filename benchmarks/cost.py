@@ -29,12 +29,11 @@ It prints a table and writes it, with the settings, as JSON (by default to
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
-from skepinet._bench import environment, report
+from skepinet._bench import environment, interleaved_times, report
 from skepinet.estimators import ESTIMATORS
 
 N_CLASSES = 2
@@ -78,12 +77,6 @@ def make_data(n_rows, n_features, seed=0):
     return X, y
 
 
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def run(args):
     # Other work on a shared machine can slow any call many times over (see
     # all_seconds), so the load is recorded to judge a run by.
@@ -109,15 +102,7 @@ def run(args):
 
     for *_, call in configs:
         call()
-    # The baseline is the shortest call and the denominator of every ratio,
-    # so one noisy sample would skew them all: time it again before each
-    # configuration, which costs little and gives it many samples.
-    times = [[] for _ in configs]
-    for _ in range(args.repeats):
-        for i, (*_, call) in enumerate(configs):
-            if i:
-                times[0].append(timed(configs[0][3]))
-            times[i].append(timed(call))
+    times = interleaved_times([call for *_, call in configs], args.repeats)
 
     base_seconds = min(times[0])
     rows = []

@@ -42,13 +42,12 @@ It prints a table and writes it, with the settings, as JSON (by default to
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
 from skepinet import BaselineClassifier
-from skepinet._bench import environment, report, torch_threads
+from skepinet._bench import environment, interleaved_times, report, timed, torch_threads
 from skepinet.estimators import ESTIMATORS
 from skepinet import text as sktext
 from skepinet.datasets import load_glue
@@ -91,12 +90,6 @@ def parse_args(argv=None):
             or not args.n_index or min(args.n_index) < 1):
         parser.error("--n-sentences (>= 2), --repeats and --n-index must be positive")
     return args
-
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def make(cls, args, **params):
@@ -153,12 +146,7 @@ def run(args):
     for name, method, k, _ in configs:
         model = models[name]
         model.predict_proba(warm) if k is None else model.predict_proba_joint(warm, n_index=k)
-    times = [[] for _ in configs]
-    for _ in range(args.repeats):
-        for i, (*_, call) in enumerate(configs):
-            if i:
-                times[0].append(timed(configs[0][3]))
-            times[i].append(timed(call))
+    times = interleaved_times([call for *_, call in configs], args.repeats)
     base_seconds = min(times[0])
 
     def row(name, mode, method, k, samples):

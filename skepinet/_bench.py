@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import platform
+import time
 
 import torch
 
@@ -41,6 +42,36 @@ def environment(device, load_before):
     except ImportError:
         return settings
     return {**settings, "transformers_version": transformers.__version__}
+
+
+def timed(fn):
+    """Seconds one call of ``fn()`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved_times(calls, repeats):
+    """Time every call ``repeats`` times, in turn, with ``calls[0]`` (the reference) before each.
+
+    The reference is the denominator of every ratio, so one noisy sample
+    would skew them all: timing it again before each other call costs little
+    and gives it many samples, and interleaving lets load on a shared machine
+    hit every call alike. Warm the calls up first; nothing here is untimed.
+
+    Returns
+    -------
+    times : list of list of float
+        Per call, its samples (the reference's has one per other call and
+        repeat).
+    """
+    times = [[] for _ in calls]
+    for _ in range(repeats):
+        for i, call in enumerate(calls):
+            if i:
+                times[0].append(timed(calls[0]))
+            times[i].append(timed(call))
+    return times
 
 
 @contextlib.contextmanager

@@ -17,13 +17,12 @@ repeats is reported, so load on a shared machine hits all alike.
 
 import importlib.util
 import os
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._bench import environment
+from .._bench import environment, interleaved_times
 from ..datasets import load_glue, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..priorities import bald as bald_priority
@@ -43,12 +42,6 @@ TEXT_ONLY_AGENTS = {
     # MC dropout through the whole encoder: one encoder pass per index sample.
     "dropout(encoder):variance": ("dropout", "variance", {"mc_dropout_encoder": True}),
 }
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 class _PairInput(nn.Module):
@@ -248,12 +241,7 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
 
     for *_, call in configs:  # untimed warm-up
         call()
-    times = [[] for _ in configs]
-    for _ in range(repeats):
-        for i, (*_, call) in enumerate(configs):
-            if i:
-                times[0].append(_timed(configs[0][2]))
-            times[i].append(_timed(call))
+    times = interleaved_times([call for *_, call in configs], repeats)
     forward = min(times[0])
     rows = [{"agent": agent, "n_index": k, "seconds": min(t), "ratio_to_forward": min(t) / forward,
              "all_seconds": t} for (agent, k, _), t in zip(configs, times)]
