@@ -23,8 +23,8 @@ import numpy as np
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
 from ._sweep import run_units
-from .report import (epistemic_checks, headline, mean_curve, plot_curves, plot_headline,
-                     tuned_baseline, write_summary)
+from .report import (aggregate, epistemic_checks, headline, plot_curves, plot_headline,
+                     write_summary)
 from .report import format_summary as _format_summary
 from .testbed import (AGENT_PARAMS, AGENTS, LOOP_PARAMS, baseline_labels,
                       label_grid, run_agent, run_baseline)
@@ -317,15 +317,8 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
                                         n_index)))
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,
                         desc="GLUE runs")
-    curves, baselines = {}, {}
-    for task in tasks:
-        name = f"{task}-{mode}"
-        curves[name] = {agent: mean_curve([r for (t, a, _), r in sorted(results.items())
-                                           if t == name and a == agent], METRICS)
-                        for agent in agents}
-        baselines[name] = tuned_baseline(
-            [r for (t, a, _), r in sorted(results.items()) if t == name and a == "baseline"],
-            "accuracy", greater_is_better=True, metrics=METRICS)
+    curves, baselines = aggregate(results, [f"{t}-{mode}" for t in tasks], agents, METRICS,
+                                  "accuracy", greater_is_better=True)
     table = headline(curves, baselines, {f"{t}-{mode}": pools[t] for t in tasks}, "accuracy",
                      greater_is_better=True)
     summary = {

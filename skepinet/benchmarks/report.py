@@ -18,6 +18,7 @@ from ..metrics import geometric_mean, labels_to_match
 __all__ = [
     "mean_curve",
     "tuned_baseline",
+    "aggregate",
     "headline",
     "beats_at_every_point",
     "format_headline",
@@ -106,6 +107,45 @@ def tuned_baseline(records_per_seed, metric, *, greater_is_better, metrics):
             row[m], row[f"{m}_se"] = _mean_se([r[m] for r in group])
         out.append(row)
     return out
+
+
+def aggregate(results, tasks, agents, metrics, metric, *, greater_is_better,
+              baseline_metrics=None):
+    """Mean agent curves and tuned baseline curves of every task, from the saved runs.
+
+    Parameters
+    ----------
+    results : dict
+        ``{(task, agent, seed): records}``; baseline runs are under agent
+        ``'baseline'``.
+    tasks, agents : list of str
+        What to aggregate.
+    metrics : list of str
+        Metrics averaged over seeds.
+    metric : str
+        The metric that picks the baseline's setting.
+    greater_is_better : bool
+        Its direction.
+    baseline_metrics : list of str or None (default=None)
+        Metrics the baseline records; ``metrics`` when ``None``.
+
+    Returns
+    -------
+    curves : dict
+        ``{task: {agent: mean curve}}``.
+    baselines : dict
+        ``{task: baseline curve}``.
+    """
+    def runs(task, agent):
+        return [r for (t, a, _), r in sorted(results.items()) if t == task and a == agent]
+
+    curves = {task: {agent: mean_curve(runs(task, agent), metrics) for agent in agents}
+              for task in tasks}
+    baselines = {task: tuned_baseline(runs(task, BASELINE), metric,
+                                      greater_is_better=greater_is_better,
+                                      metrics=baseline_metrics or metrics)
+                 for task in tasks}
+    return curves, baselines
 
 
 def _params_key(params):

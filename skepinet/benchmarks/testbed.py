@@ -25,8 +25,8 @@ from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
 from ..strategies import STRATEGIES
 from ._sweep import run_units
-from .report import (epistemic_checks, headline, mean_curve, plot_curves, plot_headline,
-                     tuned_baseline, write_summary)
+from .report import (aggregate, epistemic_checks, headline, plot_curves, plot_headline,
+                     write_summary)
 from .report import format_summary as _format_summary
 
 __all__ = [
@@ -337,17 +337,9 @@ class _BaselineUnit:
 
 def summarize_testbed(results, *, temperatures, agents, n_pool):
     """Mean curves, tuned baseline, headline ratios (test log-loss) and the target checks."""
-    curves, baselines = {}, {}
-    for temperature in temperatures:
-        task = _task_name(temperature)
-        curves[task] = {
-            agent: mean_curve([r for (t, a, _), r in sorted(results.items())
-                               if t == task and a == agent], METRICS)
-            for agent in agents
-        }
-        baselines[task] = tuned_baseline(
-            [r for (t, a, _), r in sorted(results.items()) if t == task and a == "baseline"],
-            "log_loss", greater_is_better=False, metrics=["accuracy", "log_loss"])
+    curves, baselines = aggregate(results, [_task_name(t) for t in temperatures], agents,
+                                  METRICS, "log_loss", greater_is_better=False,
+                                  baseline_metrics=["accuracy", "log_loss"])
     table = headline(curves, baselines, {t: n_pool for t in curves}, "log_loss",
                      greater_is_better=False)
     checks = epistemic_checks(curves, {t: n_pool for t in curves}, "log_loss",
