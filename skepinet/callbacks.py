@@ -4,7 +4,32 @@ from numbers import Real
 
 from skorch.callbacks import Callback
 
-__all__ = ["PriorWeightDecay"]
+__all__ = ["PriorWeightDecay", "set_prior_weight_decay"]
+
+#: Optimizer parameter groups with this key set keep their own weight decay
+#: (e.g. the learnable epinet's); a fixed prior over the data leaves them alone.
+OWN_DECAY = "skepinet_own_weight_decay"
+
+
+def set_prior_weight_decay(net, prior_precision, n_train):
+    """Set a net's weight decay to ``prior_precision / n_train``: a fixed Gaussian prior.
+
+    Groups flagged with :data:`OWN_DECAY` keep theirs; an ensemble's
+    members each get ``net.weight_decay_share()`` of the decay.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        An initialised net.
+    prior_precision : float
+        The total L2 strength.
+    n_train : int
+        Size of the training set.
+    """
+    share = net.weight_decay_share() if hasattr(net, "weight_decay_share") else 1.0
+    for group in net.optimizer_.param_groups:
+        if not group.get(OWN_DECAY):
+            group["weight_decay"] = prior_precision * share / max(int(n_train), 1)
 
 
 class PriorWeightDecay(Callback):
@@ -20,7 +45,19 @@ class PriorWeightDecay(Callback):
     then on thousands.
 
     It overrides the estimator's ``weight_decay`` in every optimizer
-    parameter group (the frozen epinet prior is never in the optimizer).
+    parameter group but those that keep their own (an epinet's learnable
+    part, see ``epinet_weight_decay``); the frozen epinet prior is never in
+    the optimizer.
+    ``n_train`` is the size of the training set the call's rows stand for:
+    a skepinet estimator's ``n_train_`` (``partial_fit(..., n_train=...)``,
+    which :class:`~skepinet.ActiveLearner` sets to the labels so far when it
+    trains on a replay sample), else the rows of the call. An ensemble's
+    loss averages over its members, so each member gets
+    ``1 / n_members`` of the decay (the estimator's ``weight_decay_share()``),
+    as in ``neural_testbed``.
+
+    skepinet estimators also take ``prior_precision=`` directly; this
+    callback is for other skorch nets and for sharing one setting.
 
     Parameters
     ----------
@@ -47,9 +84,8 @@ class PriorWeightDecay(Callback):
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        n_train = len(y) if y is not None else len(X)
-        for group in net.optimizer_.param_groups:
-            group["weight_decay"] = self.prior_precision / max(n_train, 1)
+        n_train = getattr(net, "n_train_", None) or (len(y) if y is not None else len(X))
+        set_prior_weight_decay(net, self.prior_precision, n_train)
 
     def __repr__(self):
         return f"PriorWeightDecay(prior_precision={self.prior_precision!r})"

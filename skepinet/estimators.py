@@ -28,7 +28,8 @@ from sklearn.utils.validation import (
 from torch.nn import functional as F
 
 from . import text as _text
-from .networks import BaselineNet, DropoutNet, EnsembleNet, EpinetNet
+from .callbacks import OWN_DECAY, set_prior_weight_decay
+from .networks import PRIOR_INPUTS, PRIORS, BaselineNet, DropoutNet, EnsembleNet, EpinetNet
 
 __all__ = [
     "BaselineClassifier",
@@ -96,6 +97,35 @@ def check_n_index(n_index, name="n_index"):
     return int(n_index)
 
 
+def check_non_negative(value, name, example):
+    """Validate a finite non-negative number such as a weight decay.
+
+    Parameters
+    ----------
+    value : float
+        The value to check.
+    name : str
+        Parameter name used in error messages.
+    example : float
+        A sensible value, suggested in the message.
+
+    Returns
+    -------
+    value : float
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a finite number >= 0.
+    """
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value) or value < 0):
+        raise ValueError(
+            f"{name} must be a finite non-negative number, got {value!r}; e.g. {name}={example}."
+        )
+    return float(value)
+
+
 @contextlib.contextmanager
 def _rollback_on_error(obj):
     """Restore ``obj``'s attributes if the block raises, so a rejected call changes nothing."""
@@ -125,6 +155,11 @@ class _TextRows(torch.utils.data.Dataset):
         return self.texts[i], (None if self.y is None else self.y[i])
 
 
+def _is_learnable_epinet(name):
+    """Whether a parameter name is the learnable epinet's (MLP or text head)."""
+    return name.startswith(("learnable.", "head.learnable."))
+
+
 def _accuracy_on_encoded(net, X, y):
     # skorch hands validation targets as the encoded integers it trained on,
     # while ``predict`` returns the user's labels: compare in encoded space.
@@ -149,6 +184,7 @@ class _ENNClassifier(NeuralNetClassifier):
         backbone="mlp",
         hidden_sizes=(50, 50),
         weight_decay=1e-4,
+        prior_precision=None,
         random_state=None,
         pretrained=None,
         pooling="cls",
@@ -182,6 +218,7 @@ class _ENNClassifier(NeuralNetClassifier):
         self.backbone = backbone
         self.hidden_sizes = hidden_sizes
         self.weight_decay = weight_decay
+        self.prior_precision = prior_precision
         self.random_state = random_state
         self.pretrained = pretrained
         self.pooling = pooling
@@ -307,6 +344,21 @@ class _ENNClassifier(NeuralNetClassifier):
         self.index_seed_ = int(seeds[2])
         return self
 
+    def weight_decay_share(self):
+        """The factor applied to ``weight_decay`` and ``prior_precision``: 1 (ensembles: 1 / n_members).
+
+        Returns
+        -------
+        share : float
+        """
+        return 1.0
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Set the fixed-prior weight decay ``prior_precision / n_train_`` (when set)."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if self.prior_precision is not None:
+            set_prior_weight_decay(self, self.prior_precision, self.n_train_)
+
     def get_all_learnable_params(self):
         """Yield trainable parameters only: the epinet prior stays out of the optimizer."""
         for name, param in super().get_all_learnable_params():
@@ -317,13 +369,15 @@ class _ENNClassifier(NeuralNetClassifier):
         named_parameters = list(named_parameters)
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if prefix == "optimizer":
-            kwargs.setdefault("weight_decay", self.weight_decay)
+            kwargs.setdefault("weight_decay", self.weight_decay * self.weight_decay_share())
             if self._fine_tunes_encoder() and "optimizer__param_groups" not in vars(self):
                 # The pretrained encoder moves slowly (paper: 1e-5); new heads at ``lr``.
                 is_encoder = [name.startswith("encoder.") for name, _ in named_parameters]
+                # A prior centred at zero suits freshly initialised heads, not
+                # pretrained weights: the encoder keeps ``weight_decay``.
                 args = ([
                     {"params": [p for (_, p), e in zip(named_parameters, is_encoder) if e],
-                     "lr": self.encoder_lr},
+                     "lr": self.encoder_lr, OWN_DECAY: True},
                     {"params": [p for (_, p), e in zip(named_parameters, is_encoder) if not e]},
                 ],)
         return args, kwargs
@@ -396,6 +450,9 @@ class _ENNClassifier(NeuralNetClassifier):
                 f"backbone={self.backbone!r} is not supported; "
                 f"choose one of {BACKBONES}."
             )
+        if self.prior_precision is not None:
+            check_non_negative(self.prior_precision, "prior_precision", 10.0)
+        check_non_negative(self.weight_decay, "weight_decay", 1e-4)
         if self._is_text():
             if self.pooling not in _text.POOLINGS:
                 raise ValueError(
@@ -510,13 +567,14 @@ class _ENNClassifier(NeuralNetClassifier):
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         with _rollback_on_error(self):
             X, y = self._validate_fit_data(X, y, reset=reset)
+            self.n_train_ = len(y)
         if reset:
             self.initialize()
         with self._rng_scope():
             NeuralNet.partial_fit(self, X, y, _routing_method="fit", **fit_params)
         return self
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, n_train=None, **fit_params):
         """Train further without re-initialising (one call = ``max_epochs`` epochs).
 
         Parameters
@@ -527,6 +585,11 @@ class _ENNClassifier(NeuralNetClassifier):
             Class labels; after the first call, only labels seen then.
         classes : array-like of shape (n_classes,) or None (default=None)
             Every label the model will ever see; only read on the first call.
+        n_train : int or None (default=None)
+            Size of the training set these rows stand for, when they are a
+            sample of it (e.g. a replay of every label so far): the
+            ``prior_precision`` weight decay is ``prior_precision / n_train``.
+            ``None`` means ``len(y)``.
         **fit_params : dict
             Passed on to skorch's training loop.
 
@@ -537,6 +600,7 @@ class _ENNClassifier(NeuralNetClassifier):
         first = not self.__sklearn_is_fitted__()
         with _rollback_on_error(self):
             X, y = self._validate_fit_data(X, y, reset=first, classes=classes)
+            self.n_train_ = len(y) if n_train is None else check_n_index(n_train, "n_train")
         if first:
             self.initialize()
         with self._rng_scope():
@@ -733,6 +797,17 @@ _COMMON_PARAMS = """
     weight_decay : float (default=1e-4)
         L2 penalty on trainable parameters (the optimizer's
         ``weight_decay``: adds ``weight_decay / 2 * ||theta||^2`` to the loss).
+        An ensemble's members each get ``weight_decay / n_members``: its
+        loss averages over them.
+    prior_precision : float or None (default=None)
+        A fixed Gaussian prior instead: weight decay
+        ``prior_precision / n_train_`` at every ``fit`` / ``partial_fit``
+        (``n_train_``: the rows of the call, or ``partial_fit``'s
+        ``n_train``), overriding ``weight_decay``. It stays the same prior as
+        labels accrue, where a constant decay grows with them. On the
+        testbed, ``prior_precision`` about the number of input features was
+        best for every ENN (``benchmarks/results/enn-tuning``). A fine-tuned
+        pretrained encoder keeps ``weight_decay``.
     random_state : int, RandomState or None (default=None)
         Seeds initialisation, shuffling, index samples in training, and the
         fixed index samples of ``predict_proba`` / ``predict_proba_joint``.
@@ -782,6 +857,9 @@ _COMMON_PARAMS = """
         The fitted network.
     history_ : skorch.History
         Training history.
+    n_train_ : int
+        Size of the training set of the last ``fit`` / ``partial_fit`` (the
+        ``prior_precision`` divisor).
 """
 
 
@@ -821,14 +899,41 @@ class EpinetClassifier(_ENNClassifier):
     ----------
     module : torch module class or None (default=None)
         ``None`` builds :class:`skepinet.networks.EpinetNet`.
-    index_dim : int (default=10)
+    index_dim : int (default=8)
         Dimension of the epistemic index ``z ~ N(0, I)``.
     prior_scale : float (default=1.0)
-        Weight of the frozen prior epinet.
-    epinet_hidden_sizes : tuple of int (default=(50, 50))
-        Hidden widths of the learnable and prior epinets.
+        Weight of the frozen prior.
+    epinet_hidden_sizes : tuple of int (default=(15, 15))
+        Hidden widths of the learnable epinet.
     include_inputs : bool (default=True)
-        Whether the epinet also sees the raw inputs beside the features.
+        Whether the learnable epinet also sees the raw inputs beside the
+        base network's last hidden layer.
+    prior : {'additive', 'epinet'} (default='additive')
+        The frozen random prior: ``'additive'``, ``index_dim`` small random
+        MLPs combined linearly by ``z`` (the testbed epinet's); ``'epinet'``,
+        a frozen random epinet on ``[z, input]``.
+    prior_hidden_sizes : tuple of int (default=(5, 5))
+        Hidden widths of the prior networks.
+    prior_input : {'inputs', 'features'} (default='inputs')
+        What the prior reads: the network's inputs (raw features, or the
+        pooled encoder output under a text backbone, as in the paper), or
+        the base network's moving features as the learnable epinet does.
+    index_input : bool (default=False)
+        Whether ``z`` is also an input of the learnable epinet. By default
+        the epinet is linear in ``z``: it can only spread the prediction,
+        and training pulls it to cancel the prior where the data are.
+    epinet_weight_decay : float or None (default=0.0)
+        L2 of the learnable epinet, which ``weight_decay`` and
+        ``prior_precision`` leave alone: decay pulls it towards *not*
+        cancelling the prior, i.e. the same uncertainty everywhere.
+        ``None`` gives it the network's decay.
+
+    The defaults were chosen on the testbed's ENN-quality sweep
+    (``skepinet-bench enn``; the record is in
+    ``benchmarks/results/enn-tuning``); skepinet 0.x's epinet is
+    ``index_dim=10, epinet_hidden_sizes=(50, 50), prior='epinet',
+    prior_hidden_sizes=(50, 50), prior_input='features', index_input=True,
+    epinet_weight_decay=None``.
     n_index_train : int (default=8)
         Index samples per training step; each is applied to the whole batch.
     n_index_predict : int (default=100)
@@ -843,10 +948,15 @@ class EpinetClassifier(_ENNClassifier):
         self,
         module=None,
         *,
-        index_dim=10,
+        index_dim=8,
         prior_scale=1.0,
-        epinet_hidden_sizes=(50, 50),
+        epinet_hidden_sizes=(15, 15),
         include_inputs=True,
+        prior="additive",
+        prior_hidden_sizes=(5, 5),
+        prior_input="inputs",
+        index_input=False,
+        epinet_weight_decay=0.0,
         n_index_train=8,
         n_index_predict=DEFAULT_N_INDEX,
         **kwargs,
@@ -856,6 +966,11 @@ class EpinetClassifier(_ENNClassifier):
         self.prior_scale = prior_scale
         self.epinet_hidden_sizes = epinet_hidden_sizes
         self.include_inputs = include_inputs
+        self.prior = prior
+        self.prior_hidden_sizes = prior_hidden_sizes
+        self.prior_input = prior_input
+        self.index_input = index_input
+        self.epinet_weight_decay = epinet_weight_decay
         self.n_index_train = n_index_train
         self.n_index_predict = n_index_predict
 
@@ -863,6 +978,37 @@ class EpinetClassifier(_ENNClassifier):
         super()._check_hyperparameters()
         check_n_index(self.index_dim, "index_dim")
         check_n_index(self.n_index_train, "n_index_train")
+        check_non_negative(self.prior_scale, "prior_scale", 1.0)
+        if self.epinet_weight_decay is not None:
+            check_non_negative(self.epinet_weight_decay, "epinet_weight_decay", 0.0)
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior={self.prior!r} is not supported; choose one of {PRIORS}.")
+        if self.prior_input not in PRIOR_INPUTS:
+            raise ValueError(
+                f"prior_input={self.prior_input!r} is not supported; choose one of {PRIOR_INPUTS}."
+            )
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        named_parameters = list(named_parameters)
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if prefix != "optimizer" or self.epinet_weight_decay is None:
+            return args, kwargs
+        # The learnable epinet's L2 pulls it towards *not* cancelling the
+        # prior, i.e. towards the same uncertainty everywhere: it gets its own.
+        epinet = {id(p) for name, p in named_parameters if _is_learnable_epinet(name)}
+        params = list(args[0])
+        groups = params if params and isinstance(params[0], dict) else [{"params": params}]
+        split = []
+        for group in groups:
+            params = list(group["params"])
+            rest = [p for p in params if id(p) not in epinet]
+            if rest:
+                split.append({**group, "params": rest})
+            own = [p for p in params if id(p) in epinet]
+            if own:
+                split.append({**group, "params": own, "weight_decay": self.epinet_weight_decay,
+                              OWN_DECAY: True})
+        return (split,), kwargs
 
     def _module_params(self):
         return {
@@ -871,6 +1017,10 @@ class EpinetClassifier(_ENNClassifier):
             "index_dim": self.index_dim,
             "prior_scale": float(self.prior_scale),
             "include_inputs": bool(self.include_inputs),
+            "prior": self.prior,
+            "prior_hidden_sizes": tuple(self.prior_hidden_sizes),
+            "prior_input": self.prior_input,
+            "index_input": bool(self.index_input),
         }
 
 
@@ -986,6 +1136,12 @@ class EnsembleClassifier(_ENNClassifier):
 
     def _module_params(self):
         return {**super()._module_params(), "n_members": int(self.n_members)}
+
+    def weight_decay_share(self):
+        # The loss averages over members, so each member's data term carries
+        # 1 / n_members of the weight: its L2 is divided alike (neural_testbed's
+        # ensemble agents divide theirs by the ensemble size).
+        return 1.0 / int(self.n_members)
 
     def _training_index(self):
         # Every member sees every batch: a deep ensemble, not a subsample.

@@ -83,6 +83,14 @@ def _stack(a, b):
     return np.concatenate([np.asarray(a), np.asarray(b)])
 
 
+def _names_parameter(func, name):
+    """Whether ``func`` takes ``name`` explicitly (``**kwargs`` may forward it anywhere)."""
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _accepts(func, name):
     try:
         params = inspect.signature(func).parameters
@@ -424,6 +432,10 @@ class ActiveLearner:
         y_step = np.asarray(state["labels"])[positions]
         X_new, y_new = _take_rows(X_pool, np.asarray(state["pending"])), y_step[-n_new:]
         kwargs = {} if state["classes"] is None else {"classes": state["classes"]}
+        if _names_parameter(self.estimator.partial_fit, "n_train"):
+            # A replay sample stands for every label so far: a fixed prior's
+            # weight decay is divided by all of them, not by the sample.
+            kwargs["n_train"] = len(state["labelled"])
         if _accepts(self.estimator.partial_fit, "epochs"):  # skorch: n epochs in one call
             self.estimator.partial_fit(X_step, y_step, epochs=n_steps, **kwargs)
         else:

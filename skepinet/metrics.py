@@ -32,6 +32,8 @@ __all__ = [
     "marginal_log_loss",
     "sample_dyads",
     "dyadic_joint_log_loss",
+    "marginal_kl",
+    "dyadic_kl",
     "evaluate_enn",
     "labels_to_match",
     "geometric_mean",
@@ -187,6 +189,64 @@ def dyadic_joint_log_loss(joint_proba, rows, labels):
     batch_log_lik = log_p.sum(axis=-1)
     log_mean = logsumexp(batch_log_lik, axis=0) - np.log(joint.shape[0])
     return float(-np.mean(log_mean))
+
+
+def marginal_kl(true_proba, proba):
+    """Mean ``KL(p_true(. | x) || p(. | x))`` over test inputs: the testbed's marginal KL (tau = 1).
+
+    Computed exactly over the labels, where the testbed samples them: the
+    expected log-loss minus the true entropy.
+
+    Parameters
+    ----------
+    true_proba : array-like of shape (n_test, n_classes)
+        True class probabilities.
+    proba : array-like of shape (n_test, n_classes)
+        Predicted (marginal) class probabilities.
+
+    Returns
+    -------
+    kl : float
+        In nats, >= 0.
+    """
+    true_proba = _check_proba_2d(true_proba, "true_proba")
+    proba = _check_proba_2d(proba)
+    if proba.shape != true_proba.shape:
+        raise ValueError(
+            f"proba has shape {proba.shape} but true_proba {true_proba.shape}; predict the "
+            "same test rows."
+        )
+    log_ratio = np.log(np.clip(true_proba, _EPS, 1.0)) - np.log(np.clip(proba, _EPS, 1.0))
+    return float(np.mean(np.sum(true_proba * log_ratio, axis=1)))
+
+
+def dyadic_kl(joint_proba, true_proba, rows, labels):
+    """The testbed's joint KL: true minus agent joint log-likelihood of dyadic batches.
+
+    ``mean_s [sum_t log p_true(y_st | x_st) - log mean_m prod_t p(y_st | x_st, z_m)]``,
+    an unbiased estimate of the KL divergence between the true and the
+    agent's joint distributions of ``tau`` labels (``neural_testbed``'s
+    ``likelihood``); it is :func:`dyadic_joint_log_loss` minus the true
+    labels' joint log-loss.
+
+    Parameters
+    ----------
+    joint_proba : array-like of shape (n_index, n_test, n_classes)
+        The agent's joint prediction.
+    true_proba : array-like of shape (n_test, n_classes)
+        True class probabilities.
+    rows, labels : ndarray of shape (n_dyads, tau)
+        The batches, from :func:`sample_dyads` on ``true_proba``.
+
+    Returns
+    -------
+    kl : float
+        In nats; an estimate, so slightly negative values can occur.
+    """
+    true_proba = _check_proba_2d(true_proba, "true_proba")
+    agent = dyadic_joint_log_loss(joint_proba, rows, labels)
+    true_log_p = np.log(np.clip(true_proba[np.asarray(rows), np.asarray(labels)], _EPS, 1.0))
+    return float(agent + true_log_p.sum(axis=-1).mean())
 
 
 def evaluate_enn(estimator, X_test, y_test, true_proba=None, *, n_index=100, tau=10, n_dyads=1000,

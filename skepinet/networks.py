@@ -34,6 +34,7 @@ __all__ = [
     "IndexedMLP",
     "BaselineNet",
     "EpinetNet",
+    "AdditivePrior",
     "DropoutNet",
     "EnsembleNet",
 ]
@@ -109,13 +110,25 @@ class MLP(nn.Module):
 
 
 class IndexedMLP(nn.Module):
-    """The epinet's MLP on ``concat(z, phi)``, contracted with ``z``.
+    """An epinet MLP whose output is contracted with the index ``z``.
 
-    Computes ``sigma(phi, z) = reshape(MLP([z, phi]), (C, d)) @ z`` for every
-    pair of a feature row and an index sample. The first layer is split into
-    its ``z`` and ``phi`` parts so that the ``phi`` part runs once per batch
-    and the ``z`` part once per index sample; only the (small) later layers
-    run on the full ``(n_index, batch)`` grid.
+    Computes ``sigma(phi, z) = reshape(MLP(u), (C, d)) @ z`` for every pair
+    of a feature row and an index sample, where the MLP's input ``u`` is
+    ``phi`` alone (``index_input=False``: ``sigma`` is linear in ``z``) or
+    ``concat(z, phi)`` (``index_input=True``, the ``enn`` library's layout).
+
+    Linear in ``z``, ``sigma`` has mean zero over the index: it can only
+    spread the predictions, never move their mean, so the loss (convex in
+    the logits) always pulls it towards cancelling the prior where there is
+    data. With ``z`` among the inputs the MLP can also fit the mean through
+    terms even in ``z``, and on the testbed it then *adds* spread where the
+    data are instead of removing it.
+
+    Without the index among the inputs the MLP runs once per batch and only
+    the contraction runs per index sample. With it, the first layer is split
+    into its ``z`` and ``phi`` parts so that the ``phi`` part runs once per
+    batch; the (small) later layers run on the full ``(n_index, batch)``
+    grid.
 
     Parameters
     ----------
@@ -127,12 +140,14 @@ class IndexedMLP(nn.Module):
         Hidden widths of the MLP.
     n_classes : int
         Number of classes ``C``.
+    index_input : bool (default=True)
+        Whether ``z`` is also an input of the MLP.
     """
 
-    def __init__(self, n_features, index_dim, hidden_sizes, n_classes):
+    def __init__(self, n_features, index_dim, hidden_sizes, n_classes, index_input=True):
         super().__init__()
         sizes = [
-            n_features + index_dim,
+            n_features + (index_dim if index_input else 0),
             *_check_sizes(hidden_sizes, "epinet_hidden_sizes"),
             n_classes * index_dim,
         ]
@@ -141,11 +156,12 @@ class IndexedMLP(nn.Module):
         )
         self.index_dim = index_dim
         self.n_classes = n_classes
+        self.index_input = bool(index_input)
 
     def hidden(self, phi, z):
         """Last hidden activations on the ``(n_index, batch)`` grid, ``(K, B, H)``.
 
-        Only defined when the MLP has hidden layers.
+        Only defined when the MLP has hidden layers and ``index_input``.
         """
         first, *rest = self.layers
         d = self.index_dim
@@ -171,6 +187,12 @@ class IndexedMLP(nn.Module):
 
     def forward(self, phi, z):
         """Return ``(n_index, batch, n_classes)`` for ``phi`` (B, F) and ``z`` (K, d)."""
+        if not self.index_input:
+            h = phi
+            for layer in self.layers[:-1]:
+                h = F.relu(layer(h))
+            out = self.layers[-1](h).view(len(phi), self.n_classes, self.index_dim)
+            return torch.einsum("bcd,kd->kbc", out, z)
         if len(self.layers) == 1:  # no hidden layer: the output layer sees [z, phi]
             d, out = self.index_dim, self.layers[0]
             h = F.linear(phi, out.weight[:, d:], out.bias)[None] + (z @ out.weight[:, :d].T)[:, None]
@@ -213,13 +235,54 @@ class BaselineNet(nn.Module):
         return logits.expand(index.shape[0], *logits.shape)
 
 
+class AdditivePrior(nn.Module):
+    """A frozen prior that is linear in the index: ``sum_j z_j g_j(x)``.
+
+    ``g_1 .. g_d`` are ``index_dim`` small random ReLU MLPs, one per index
+    coordinate, run together as one stacked network; their outputs are
+    combined by ``z``. This is the additive prior of ``neural_testbed``'s
+    epinet agent. It depends on ``x`` only, so it is computed once per batch,
+    whatever the number of index samples.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Width of the prior's input.
+    index_dim : int
+        Dimension ``d`` of the index, and number of prior networks.
+    hidden_sizes : sequence of int
+        Hidden widths of every prior network.
+    n_classes : int
+        Number of classes ``C``.
+    """
+
+    def __init__(self, n_inputs, index_dim, hidden_sizes, n_classes):
+        super().__init__()
+        self.networks = EnsembleNet(n_inputs, n_classes, hidden_sizes, n_members=index_dim)
+
+    def forward(self, x, z):
+        """Return ``(n_index, batch, n_classes)`` for ``x`` (B, F) and ``z`` (K, d)."""
+        return torch.einsum("kd,dbc->kbc", z, self.networks.member_logits(x))
+
+
+PRIORS = ("additive", "epinet")
+PRIOR_INPUTS = ("inputs", "features")
+
+
 class EpinetNet(nn.Module):
     """An MLP base network plus an epinet (Osband et al., eq. 1).
 
-    ``logits(x, z) = mu(x) + sigma_L(sg[phi], z) + prior_scale * sigma_P(sg[phi], z)``
+    ``logits(x, z) = mu(x) + sigma_L(sg[phi], z) + prior_scale * sigma_P(sg[x], z)``
     with ``z ~ N(0, I_d)``, ``phi`` the base network's last hidden layer
     (concatenated with ``x`` when ``include_inputs``), ``sg`` a stop-gradient
     and ``sigma_P`` a prior network frozen at its random initialisation.
+
+    The prior reads the network's inputs ``x`` — the raw features of an MLP
+    backbone, the pooled encoder output under a text backbone — as the
+    reference code's testbed epinet and the paper's BERT epinet do. Because
+    it does not move while the base network trains, the learnable epinet
+    can cancel it where there is data and leaves it standing elsewhere: that
+    is what makes the uncertainty depend on where the data is.
 
     Parameters
     ----------
@@ -229,14 +292,26 @@ class EpinetNet(nn.Module):
         Number of classes.
     hidden_sizes : sequence of int (default=(50, 50))
         Hidden widths of the base network.
-    epinet_hidden_sizes : sequence of int (default=(50, 50))
-        Hidden widths of the learnable and the prior epinet.
-    index_dim : int (default=10)
+    epinet_hidden_sizes : sequence of int (default=(15, 15))
+        Hidden widths of the learnable epinet.
+    index_dim : int (default=8)
         Dimension of the epistemic index ``z``.
     prior_scale : float (default=1.0)
-        Weight of the prior epinet.
+        Weight of the prior.
     include_inputs : bool (default=True)
         Whether ``phi`` also contains the raw inputs.
+    prior : {'additive', 'epinet'} (default='additive')
+        ``'additive'``: ``index_dim`` small random MLPs combined linearly by
+        ``z`` (:class:`AdditivePrior`); ``'epinet'``: a frozen random epinet,
+        an :class:`IndexedMLP` on ``[z, input]``.
+    prior_hidden_sizes : sequence of int (default=(5, 5))
+        Hidden widths of the prior networks.
+    prior_input : {'inputs', 'features'} (default='inputs')
+        What the prior reads: the inputs ``x``, or ``phi`` as the learnable
+        epinet does (moving features; kept for comparison).
+    index_input : bool (default=False)
+        Whether the learnable epinet also takes ``z`` as an input (see
+        :class:`IndexedMLP`); by default it is linear in ``z``.
     """
 
     def __init__(
@@ -244,22 +319,39 @@ class EpinetNet(nn.Module):
         n_features,
         n_classes,
         hidden_sizes=(50, 50),
-        epinet_hidden_sizes=(50, 50),
-        index_dim=10,
+        epinet_hidden_sizes=(15, 15),
+        index_dim=8,
         prior_scale=1.0,
         include_inputs=True,
+        prior="additive",
+        prior_hidden_sizes=(5, 5),
+        prior_input="inputs",
+        index_input=False,
     ):
         super().__init__()
+        if prior not in PRIORS:
+            raise ValueError(f"prior={prior!r} is not supported; choose one of {PRIORS}.")
+        if prior_input not in PRIOR_INPUTS:
+            raise ValueError(
+                f"prior_input={prior_input!r} is not supported; choose one of {PRIOR_INPUTS}."
+            )
         self.base = MLP(n_features, hidden_sizes, n_classes)
         # Without hidden layers phi is x itself, so there is nothing to add.
         self.concat_inputs = bool(include_inputs and self.base.hidden)
         n_phi = self.base.n_features_out + (n_features if self.concat_inputs else 0)
-        self.learnable = IndexedMLP(n_phi, index_dim, epinet_hidden_sizes, n_classes)
-        self.prior = IndexedMLP(n_phi, index_dim, epinet_hidden_sizes, n_classes)
+        self.learnable = IndexedMLP(n_phi, index_dim, epinet_hidden_sizes, n_classes,
+                                    index_input=index_input)
+        n_prior = n_features if prior_input == "inputs" else n_phi
+        prior_sizes = _check_sizes(prior_hidden_sizes, "prior_hidden_sizes")
+        if prior == "additive":
+            self.prior = AdditivePrior(n_prior, index_dim, prior_sizes, n_classes)
+        else:
+            self.prior = IndexedMLP(n_prior, index_dim, prior_sizes, n_classes, index_input=True)
         self.prior.requires_grad_(False)
         self.index_dim = index_dim
         self.prior_scale = prior_scale
         self.include_inputs = include_inputs
+        self.prior_input = prior_input
 
     def sample_index(self, n_index, generator=None):
         """Draw ``n_index`` indices ``z ~ N(0, I_d)``, shape ``(n_index, d)``."""
@@ -286,13 +378,8 @@ class EpinetNet(nn.Module):
         if not self.prior_scale:
             return logits
         with torch.no_grad():
-            if len(self.prior.layers) == 1:
-                return logits + self.prior_scale * self.prior(phi, z)
-            weight, bias = self.prior.output_weights(z)
-            hidden = self.prior.hidden(phi, z)
-        # One fused multiply-add for the prior: logits + s * (h_P @ W_P + b_P).
-        return torch.baddbmm(logits + self.prior_scale * bias, hidden, weight,
-                             alpha=self.prior_scale)
+            prior = self.prior(x.detach() if self.prior_input == "inputs" else phi, z)
+        return logits + self.prior_scale * prior
 
 
 class DropoutNet(nn.Module):

@@ -147,7 +147,10 @@ def test_epinet_prior_is_never_trained_nor_in_the_optimizer(data):
     optimised = {id(p) for group in clf.optimizer_.param_groups for p in group["params"]}
     assert not optimised & {id(p) for p in clf.module_.prior.parameters()}
     assert {id(p) for p in clf.module_.learnable.parameters()} <= optimised
-    assert all(g["weight_decay"] == clf.weight_decay for g in clf.optimizer_.param_groups)
+    learnable = {id(p) for p in clf.module_.learnable.parameters()}
+    for group in clf.optimizer_.param_groups:
+        own = {id(p) for p in group["params"]} <= learnable
+        assert group["weight_decay"] == (clf.epinet_weight_decay if own else clf.weight_decay)
 
     clf.partial_fit(X, y)
     for before, after in zip(prior_before, clf.module_.prior.parameters()):
@@ -461,10 +464,28 @@ def test_predicting_before_fit_raises_not_fitted(cls, method, data):
     (dict(backbone="resnet"), "backbone='resnet' is not supported"),
     (dict(n_index_train=0), "n_index_train must be at least 1"),
     (dict(index_dim=2.0), "index_dim must be an integer"),
+    (dict(prior="gaussian"), "prior='gaussian' is not supported"),
+    (dict(prior_input="x"), "prior_input='x' is not supported"),
+    (dict(prior_scale=float("nan")), "prior_scale must be a finite non-negative number, got nan"),
+    (dict(prior_scale=-1.0), "prior_scale must be a finite non-negative number, got -1.0"),
+    (dict(epinet_weight_decay=-0.1), "epinet_weight_decay must be a finite non-negative"),
+    (dict(prior_precision=float("inf")), "prior_precision must be a finite non-negative"),
+    (dict(weight_decay="1e-4"), "weight_decay must be a finite non-negative number, got '1e-4'"),
 ])
 def test_bad_hyperparameters_are_named(params, match, data):
+    clf = EpinetClassifier(**params)
     with pytest.raises((ValueError, TypeError), match=match):
-        EpinetClassifier(**params).fit(*data)
+        clf.fit(*data)
+    assert not clf.__sklearn_is_fitted__()
+
+
+def test_a_rejected_refit_leaves_the_fitted_model_as_it_was(data):
+    clf = EpinetClassifier(**FAST).fit(*data)
+    before = clf.predict_proba_joint(data[0][:5], 4)
+    clf.set_params(prior_scale=float("nan"))
+    with pytest.raises(ValueError, match="prior_scale"):
+        clf.fit(*data)
+    np.testing.assert_array_equal(clf.predict_proba_joint(data[0][:5], 4), before)
 
 
 def test_bad_dropout_and_members_are_named(data):

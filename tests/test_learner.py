@@ -98,6 +98,31 @@ def test_run_respects_the_budget_and_never_labels_a_row_twice(pool):
     np.testing.assert_array_equal(learner.y_training, y[labelled])
 
 
+def test_a_replay_is_regularised_as_every_label_so_far(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(EpinetClassifier(prior_precision=12.0, max_epochs=1, random_state=0),
+                            random_state=0)
+    learner.run(X, y, budget=60, candidate_size=30, acquisition_size=10, replay=5,
+                progress=False)
+    # The last step trained on 5 replayed + 10 new rows standing for all 60 labels.
+    assert learner.estimator.n_train_ == 60
+    assert learner.estimator.optimizer_.param_groups[0]["weight_decay"] == pytest.approx(0.2)
+
+
+def test_no_n_train_reaches_a_model_that_does_not_name_it(pool):
+    X, y, _, _ = pool
+    seen = []
+
+    class Spy(LogisticRegression):
+        def partial_fit(self, X, y, classes=None, **kwargs):
+            seen.append(sorted(kwargs))
+            return self.fit(X, y)
+
+    ActiveLearner(Spy(), strategies.uniform, random_state=0).run(
+        X, y, budget=20, candidate_size=30, acquisition_size=10, replay=5, progress=False)
+    assert seen and all("n_train" not in kwargs for kwargs in seen)
+
+
 def test_run_stops_when_the_pool_is_exhausted(pool):
     X, y, _, _ = pool
     learner = ActiveLearner(epinet(), random_state=0)

@@ -11,9 +11,11 @@ from skepinet.datasets import make_testbed_classification
 from skepinet.metrics import (
     accuracy,
     dyadic_joint_log_loss,
+    dyadic_kl,
     evaluate_enn,
     geometric_mean,
     labels_to_match,
+    marginal_kl,
     marginal_log_loss,
     sample_dyads,
 )
@@ -97,3 +99,33 @@ def test_geometric_mean():
     assert geometric_mean([0.5, math.inf]) == math.inf
     with pytest.raises(ValueError, match="positive"):
         geometric_mean([0.0, 1.0])
+
+
+def test_marginal_kl_is_zero_for_the_truth_and_matches_its_definition():
+    rng = np.random.default_rng(0)
+    true = rng.dirichlet([1, 1, 1], size=50)
+    other = rng.dirichlet([1, 1, 1], size=50)
+    assert marginal_kl(true, true) == pytest.approx(0.0, abs=1e-12)
+    expected = np.mean([np.sum(p * np.log(p / q)) for p, q in zip(true, other)])
+    assert marginal_kl(true, other) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="predict the same test rows"):
+        marginal_kl(true, other[:10])
+
+
+def test_dyadic_kl_is_joint_log_loss_minus_the_truths_and_rewards_knowing_the_unknown():
+    rng = np.random.default_rng(1)
+    true = rng.dirichlet([0.3, 0.3], size=40)
+    rows, labels = sample_dyads(true, tau=10, n_dyads=2000, random_state=0)
+    truth = dyadic_kl(true[None], true, rows, labels)
+    assert abs(truth) < 1e-12
+    # Two confident worlds, the truth and its mirror image, have the flat 50/50 marginal,
+    # but on joint batches they lose only log 2 where the flat prediction loses ~tau log 2.
+    onehot = np.eye(2)[np.arange(40) % 2] * 0.98 + 0.01
+    worlds = np.stack([onehot, onehot[:, ::-1]])
+    flat = np.full((1, 40, 2), 0.5)
+    rows2, labels2 = sample_dyads(onehot, tau=10, n_dyads=500, random_state=0)
+    assert dyadic_kl(worlds, onehot, rows2, labels2) == pytest.approx(np.log(2), abs=0.05)
+    assert dyadic_kl(flat, onehot, rows2, labels2) > 5
+    expected = dyadic_joint_log_loss(flat, rows2, labels2) + np.log(
+        onehot[rows2, labels2]).sum(-1).mean()
+    assert dyadic_kl(flat, onehot, rows2, labels2) == pytest.approx(expected)

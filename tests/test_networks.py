@@ -52,6 +52,43 @@ def test_indexed_mlp_matches_concatenation_per_index_sample(hidden):
     torch.testing.assert_close(net(phi, z), naive_indexed_mlp(net, phi, z))
 
 
+def naive_linear_indexed_mlp(net, phi, z):
+    """Reference of ``index_input=False``: MLP(phi) reshaped to (C, d), times each z."""
+    h = phi
+    for i, layer in enumerate(net.layers):
+        h = layer(h)
+        if i < len(net.layers) - 1:
+            h = F.relu(h)
+    h = h.view(len(phi), net.n_classes, net.index_dim)
+    return torch.stack([h @ zk for zk in z])
+
+
+def naive_additive_prior(prior, x, z):
+    """Reference: sum_j z_j g_j(x), each g_j a small MLP run on its own."""
+    net = prior.networks
+    outputs = []
+    for j in range(net.n_members):
+        h = x
+        for i, (weight, bias) in enumerate(zip(net.weights, net.biases)):
+            h = h @ weight[j].T + bias[j, 0]
+            if i < len(net.weights) - 1:
+                h = F.relu(h)
+        outputs.append(h)
+    g = torch.stack(outputs)  # (d, B, C)
+    return torch.stack([sum(zk[j] * g[j] for j in range(len(zk))) for zk in z])
+
+
+@pytest.mark.parametrize("hidden", [(), (7,), (6, 5)])
+def test_indexed_mlp_without_index_input_is_linear_in_the_index(hidden):
+    net = IndexedMLP(n_features=4, index_dim=3, hidden_sizes=hidden, n_classes=2,
+                     index_input=False)
+    phi, z = torch.randn(5, 4), torch.randn(6, 3)
+    torch.testing.assert_close(net(phi, z), naive_linear_indexed_mlp(net, phi, z))
+    # Linear in z: mean zero over a symmetric index, so it never moves the mean prediction.
+    torch.testing.assert_close(net(phi, z) + net(phi, -z), torch.zeros(6, 5, 2))
+    torch.testing.assert_close(net(phi, 2 * z), 2 * net(phi, z))
+
+
 def test_epinet_joint_logits_follow_equation_one():
     net = EpinetNet(n_features=3, n_classes=4, hidden_sizes=(8,), index_dim=5, prior_scale=2.5)
     x, z = torch.randn(6, 3), torch.randn(7, 5)
@@ -59,11 +96,45 @@ def test_epinet_joint_logits_follow_equation_one():
     phi = torch.cat([hidden, x], dim=1)
     expected = (
         mu[None]
-        + naive_indexed_mlp(net.learnable, phi, z)
-        + 2.5 * naive_indexed_mlp(net.prior, phi, z)
+        + naive_linear_indexed_mlp(net.learnable, phi, z)
+        + 2.5 * naive_additive_prior(net.prior, x, z)  # the prior reads the inputs
     )
     torch.testing.assert_close(net(x, z), expected)
     torch.testing.assert_close(net(x), mu)
+
+
+def test_epinet_prior_on_inputs_ignores_the_base_network():
+    net = EpinetNet(n_features=3, n_classes=2, hidden_sizes=(8,), index_dim=4)
+    x, z = torch.randn(6, 3), torch.randn(5, 4)
+    prior_part = net(x, z) - net.learnable(net._phi(x, net.base(x)[1]), z) - net(x)[None]
+    with torch.no_grad():
+        for p in net.base.parameters():
+            p.add_(torch.randn_like(p))
+    moved = net(x, z) - net.learnable(net._phi(x, net.base(x)[1]), z) - net(x)[None]
+    torch.testing.assert_close(moved, prior_part)
+
+
+def test_legacy_epinet_layout_is_reachable():
+    """skepinet 0.x: the index among the epinet's inputs, the prior a frozen epinet on phi."""
+    net = EpinetNet(n_features=3, n_classes=4, hidden_sizes=(8,), index_dim=5, prior_scale=2.5,
+                    epinet_hidden_sizes=(6, 6), prior="epinet", prior_hidden_sizes=(6, 6),
+                    prior_input="features", index_input=True)
+    x, z = torch.randn(6, 3), torch.randn(7, 5)
+    mu, hidden = net.base(x)
+    phi = torch.cat([hidden, x], dim=1)
+    expected = (mu[None] + naive_indexed_mlp(net.learnable, phi, z)
+                + 2.5 * naive_indexed_mlp(net.prior, phi, z))
+    torch.testing.assert_close(net(x, z), expected)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(prior="gaussian"), "prior='gaussian' is not supported"),
+    (dict(prior_input="x"), "prior_input='x' is not supported"),
+    (dict(prior_hidden_sizes=(0,)), "prior_hidden_sizes must contain positive"),
+])
+def test_epinet_rejects_bad_prior_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        EpinetNet(n_features=3, n_classes=2, **kwargs)
 
 
 def test_epinet_prior_is_frozen_and_features_are_stop_gradient():

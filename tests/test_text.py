@@ -126,10 +126,20 @@ def test_pre_tokenized_input_from_skorch_tokenizer_in_a_pipeline(freeze_encoder,
 
 def test_encoder_gets_its_own_learning_rate(tiny_bert, data):
     clf = bert(EpinetClassifier, tiny_bert, max_epochs=1, lr=1e-3, encoder_lr=2e-5).fit(*data)
-    encoder_group, head_group = clf.optimizer_.param_groups
-    assert encoder_group["lr"] == 2e-5 and head_group["lr"] == 1e-3
+    encoder_group, head_group, epinet_group = clf.optimizer_.param_groups
+    assert encoder_group["lr"] == 2e-5 and head_group["lr"] == epinet_group["lr"] == 1e-3
     encoder_params = {id(p) for p in clf.module_.encoder.parameters()}
     assert {id(p) for p in encoder_group["params"]} == encoder_params
+    # The learnable epinet on the head keeps its own weight decay.
+    epinet = {id(p) for p in clf.module_.head.learnable.parameters()}
+    assert {id(p) for p in epinet_group["params"]} == epinet
+    assert epinet_group["weight_decay"] == 0.0 and head_group["weight_decay"] == clf.weight_decay
+    # A fixed prior over the labels regularises the heads, never the pretrained encoder.
+    fixed = bert(EpinetClassifier, tiny_bert, max_epochs=1, prior_precision=8.0).fit(*data)
+    encoder_group, head_group, epinet_group = fixed.optimizer_.param_groups
+    assert encoder_group["weight_decay"] == fixed.weight_decay
+    assert head_group["weight_decay"] == pytest.approx(8.0 / len(data[1]))
+    assert epinet_group["weight_decay"] == 0.0
     prior = {id(p) for p in clf.module_.head.prior.parameters()}
     assert not prior & {id(p) for g in clf.optimizer_.param_groups for p in g["params"]}
 

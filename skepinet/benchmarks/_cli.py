@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import cost, glue, testbed
+from . import cost, enn, glue, testbed
 from .._bench import report
 
 DEFAULT_OUT = Path("benchmark_results")
@@ -111,6 +111,28 @@ def build_parser():
     p.add_argument("--grid", type=parse_json, default=None)
     p.add_argument("--n-index", type=int, default=100)
 
+    p = sub.add_parser("enn", help="ENN quality: KL to the true model, far/near uncertainty")
+    _common(p)
+    p.add_argument("--seeds", type=parse_int_list, default=None,
+                   help="problem seeds of the KL sweep (default 0-9)")
+    p.add_argument("--far-near-seeds", type=parse_int_list, default=None,
+                   help="seeds of the far/near experiment (default 0-9)")
+    p.add_argument("--input-dims", type=parse_int_list, default=None,
+                   help="input dimensions D (default 2,10)")
+    p.add_argument("--temperatures", type=parse_float_list, default=None,
+                   help="temperatures T (default 0.01,0.1,0.5)")
+    p.add_argument("--n-trains", type=parse_int_list, default=None,
+                   help="training rows (default 10,100,1000)")
+    p.add_argument("--agents", default=None,
+                   help=f"comma-separated agents (default {','.join(enn.AGENTS)})")
+    p.add_argument("--agent-params", type=parse_json, default=None,
+                   help='JSON {agent: settings} over the tuned ones, e.g. '
+                        '\'{"epinet": {"prior_scale": 2}}\'')
+    p.add_argument("--variants", type=parse_json, default=None,
+                   help='JSON {name: [estimator, settings]} of extra agents, e.g. '
+                        '\'{"epinet-s2": ["epinet", {"prior_scale": 2}]}\'')
+    p.add_argument("--n-index", type=int, default=None, help="index samples (default 1000)")
+
     p = sub.add_parser("cost", help="time of one acquisition per agent vs a forward pass")
     p.add_argument("--out", type=Path, default=None,
                    help=f"results folder (default {DEFAULT_OUT}/cost)")
@@ -190,6 +212,33 @@ def run_glue_command(args):
     return summary
 
 
+def run_enn_command(args):
+    quick = enn.QUICK if args.quick else {}
+    agents = _agent_list(args.agents)
+    variants = {name: tuple(value) for name, value in (args.variants or {}).items()}
+    bad = [name for name, value in variants.items()
+           if len(value) != 2 or not isinstance(value[1], dict)]
+    if bad:
+        raise ValueError(f"--variants must map names to [estimator, {{settings}}], not {bad}.")
+    out = args.out or DEFAULT_OUT / ("enn-quick" if args.quick else "enn")
+    summary = enn.run_enn(
+        out,
+        seeds=args.seeds or quick.get("seeds", range(10)),
+        far_near_seeds=args.far_near_seeds or quick.get("far_near_seeds", range(10)),
+        input_dims=args.input_dims or quick.get("input_dims", (2, 10)),
+        temperatures=args.temperatures or quick.get("temperatures", (0.01, 0.1, 0.5)),
+        n_trains=args.n_trains or quick.get("n_trains", (10, 100, 1000)),
+        n_test=quick.get("n_test", 1000), n_dyads=quick.get("n_dyads", 1000),
+        n_index=args.n_index or quick.get("n_index", 1000),
+        schedule=quick.get("schedule"), far_near_n_train=quick.get("far_near_n_train", 500),
+        n_eval=quick.get("n_eval", 2000), agents=agents, agent_params=args.agent_params,
+        variants=variants or None, n_jobs=args.n_jobs, backend=args.backend,
+        progress=not args.no_progress)
+    print(enn.format_summary(summary))
+    print(f"results in {out}")
+    return summary
+
+
 def run_cost_command(args):
     out = args.out or DEFAULT_OUT / ("cost-quick" if args.quick else "cost")
     n_index = parse_int_list(args.n_index)
@@ -213,7 +262,8 @@ def run_cost_command(args):
     return results
 
 
-COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "cost": run_cost_command}
+COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "enn": run_enn_command,
+            "cost": run_cost_command}
 
 
 def run(argv=None):

@@ -331,11 +331,17 @@ def _json_default(value):
     raise TypeError(f"not JSON-serialisable: {value!r}")
 
 
-def write_summary(out, summary):
-    """Write ``summary.json``, ``headline.csv`` and ``curves.csv`` of a sweep under ``out``."""
+def write_summary_json(out, summary):
+    """Write ``summary.json`` under ``out`` (folders created)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default) + "\n")
+
+
+def write_summary(out, summary):
+    """Write ``summary.json``, ``headline.csv`` and ``curves.csv`` of a sweep under ``out``."""
+    out = Path(out)
+    write_summary_json(out, summary)
     table = summary["headline"]
     write_csv(out / "headline.csv", [
         {"task": task, "agent": agent, "labels_ratio": ratio, "metric": row["metric"],
