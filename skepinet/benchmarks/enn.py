@@ -34,7 +34,7 @@ from ..estimators import ESTIMATORS
 from ..metrics import dyadic_kl, marginal_kl, sample_dyads
 from ..priorities import bald, variance
 from ._sweep import run_units
-from .report import _mean_se, _pyplot, write_csv, write_summary_json
+from .report import mean_se, pyplot_or_none, save_figure, write_csv, write_summary_json
 from .testbed import make_problem
 
 __all__ = [
@@ -232,6 +232,10 @@ class _Unit:
         return self.func(*self.args)
 
 
+#: The far/near experiment with each agent's defaults, and with the quality sweep's prior.
+FAR_NEAR, FAR_NEAR_PRIOR = "far-near", "far-near-prior"
+
+
 def _task(input_dim, temperature, n_train):
     return f"D{input_dim}-T{temperature:g}-n{n_train}"
 
@@ -276,18 +280,19 @@ def _units(*, seeds, input_dims, temperatures, n_trains, n_test, agents, agent_p
                         units.append((task, agent, seed, settings, _Unit(
                             _quality_unit, agent, seed, problem, params, schedule, n_index,
                             n_dyads, variants)))
-    for agent in agents:
-        if agent == "mlp":  # no epistemic uncertainty: 0 / 0
-            continue
-        params = far_near_params.get(agent, {})
-        estimator = _effective_settings(agent, params, variants, 10)
-        for seed in far_near_seeds:
-            settings = dict(seed=seed, agent=agent, n_train=far_near_n_train, n_eval=n_eval,
-                            n_index=100, params=params, schedule=schedule,
-                            variant=(variants or {}).get(agent), estimator=estimator)
-            units.append(("far-near", agent, seed, settings, _Unit(
-                _far_near_unit, agent, seed, far_near_n_train, n_eval, 100, params, schedule,
-                variants)))
+    for task, regime in ((FAR_NEAR, far_near_params), (FAR_NEAR_PRIOR, agent_params)):
+        for agent in agents:
+            if agent == "mlp":  # no epistemic uncertainty: 0 / 0
+                continue
+            params = regime.get(agent, {})
+            estimator = _effective_settings(agent, params, variants, 10)
+            for seed in far_near_seeds:
+                settings = dict(seed=seed, agent=agent, n_train=far_near_n_train, n_eval=n_eval,
+                                n_index=100, params=params, schedule=schedule,
+                                variant=(variants or {}).get(agent), estimator=estimator)
+                units.append((task, agent, seed, settings, _Unit(
+                    _far_near_unit, agent, seed, far_near_n_train, n_eval, 100, params,
+                    schedule, variants)))
     return units
 
 
@@ -308,12 +313,12 @@ def summarize_enn(results, *, agents, tasks, seeds, far_near_seeds, reference="m
                 continue
             row = {"task": task, "agent": agent, "n_seeds": len(runs)}
             for metric in ("marginal_kl", "joint_kl"):
-                row[metric], row[f"{metric}_se"] = _mean_se([r[metric] for r in runs.values()])
+                row[metric], row[f"{metric}_se"] = mean_se([r[metric] for r in runs.values()])
                 ref = {s: results[(task, reference, s)][0][metric] for s in runs
                        if (task, reference, s) in results}
                 if ref:
                     norm = [runs[s][metric] / max(ref[s], 1e-12) for s in ref]
-                    row[f"{metric}_norm"], row[f"{metric}_norm_se"] = _mean_se(norm)
+                    row[f"{metric}_norm"], row[f"{metric}_norm_se"] = mean_se(norm)
                     if int(task.rsplit("-n", 1)[1]) >= min_n_train:
                         for s in ref:
                             per_seed.setdefault((agent, metric), {}).setdefault(s, []).append(
@@ -327,15 +332,23 @@ def summarize_enn(results, *, agents, tasks, seeds, far_near_seeds, reference="m
         for metric in ("marginal_kl", "joint_kl"):
             seeds_means = [np.mean(v) for v in per_seed.get((agent, metric), {}).values()]
             if seeds_means:
-                entry[f"{metric}_norm"], entry[f"{metric}_norm_se"] = _mean_se(seeds_means)
+                entry[f"{metric}_norm"], entry[f"{metric}_norm_se"] = mean_se(seeds_means)
         flops = [r["training_flops"] for r in table if r["agent"] == agent]
         if flops:
             entry["training_flops"] = float(np.mean(flops))
-        far = [results[("far-near", agent, s)][0] for s in far_near_seeds
-               if ("far-near", agent, s) in results]
-        for name in ("variance_ratio", "bald_ratio"):
-            if far:
-                entry[name], entry[f"{name}_se"] = _mean_se([r[name] for r in far])
+        for task, prefix in ((FAR_NEAR, ""), (FAR_NEAR_PRIOR, "prior_")):
+            far = {s: results[(task, agent, s)][0] for s in far_near_seeds
+                   if (task, agent, s) in results}
+            for name in ("variance_ratio", "bald_ratio"):
+                if far:
+                    entry[prefix + name], entry[f"{prefix}{name}_se"] = mean_se(
+                        [r[name] for r in far.values()])
+            ensemble = {s: results[(task, "ensemble", s)][0] for s in far
+                        if (task, "ensemble", s) in results}
+            if ensemble and agent != "ensemble":
+                key = f"{prefix}variance_ratio_minus_ensemble"
+                entry[key], entry[f"{key}_se"] = mean_se(
+                    [far[s]["variance_ratio"] - ensemble[s]["variance_ratio"] for s in ensemble])
         sweep[agent] = entry
     if "ensemble" in sweep and sweep["ensemble"].get("training_flops"):
         for entry in sweep.values():
@@ -437,7 +450,7 @@ def write_enn_outputs(out, summary):
 
 def plot_enn(path, summary):
     """Normalised joint KL per setting and agent (bars with standard errors)."""
-    plt = _pyplot()
+    plt = pyplot_or_none()
     if plt is None:
         return None
     rows = summary["table"]
@@ -459,11 +472,7 @@ def plot_enn(path, summary):
     ax.set_ylabel("joint KL (tau=10) / plain MLP's")
     ax.set_title("ENN quality on the testbed (lower is better)")
     ax.legend(fontsize=7, ncol=3)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def _fmt(value, se=None, digits=3):
@@ -478,14 +487,17 @@ def format_summary(summary):
     lines = [f"ENN quality, averaged over settings with n_train >= {summary['min_n_train']} "
              "(KL / plain MLP's KL; lower is better)",
              f"{'agent':<12} {'marginal KL':>16} {'joint KL':>16} {'far/near var':>15} "
-             f"{'far/near BALD':>15} {'FLOPs/ens.':>10}"]
+             f"{'far/near BALD':>15} {'same, prior':>15} {'FLOPs/ens.':>10}"]
     for agent, e in summary["sweep"].items():
         lines.append(
             f"{agent:<12} {_fmt(e.get('marginal_kl_norm'), e.get('marginal_kl_norm_se')):>16} "
             f"{_fmt(e.get('joint_kl_norm'), e.get('joint_kl_norm_se')):>16} "
             f"{_fmt(e.get('variance_ratio'), e.get('variance_ratio_se'), 2):>15} "
             f"{_fmt(e.get('bald_ratio'), e.get('bald_ratio_se'), 2):>15} "
+            f"{_fmt(e.get('prior_variance_ratio'), e.get('prior_variance_ratio_se'), 2):>15} "
             f"{_fmt(e.get('flops_vs_ensemble'), None, 2):>10}")
+    lines += ["far/near: mean epistemic variance (or BALD) at x[0] > 1 over x[0] < 0, trained on "
+              "x[0] < 0 (D=10, T=0.1); 'same, prior': with the sweep's prior precision"]
     lines += ["", "joint KL (tau=10, nats) per setting, mean ± se over seeds"]
     agents = list(summary["sweep"])
     lines.append(f"{'setting':<18}" + "".join(f"{a:>18}" for a in agents))

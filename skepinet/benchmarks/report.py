@@ -16,6 +16,10 @@ import numpy as np
 from ..metrics import geometric_mean, labels_to_match
 
 __all__ = [
+    "mean_se",
+    "pyplot_or_none",
+    "save_figure",
+    "write_summary_json",
     "mean_curve",
     "tuned_baseline",
     "aggregate",
@@ -33,7 +37,8 @@ __all__ = [
 BASELINE = "baseline"
 
 
-def _mean_se(values):
+def mean_se(values):
+    """Mean and standard error (ddof 1; NaN for one value) of a sequence of numbers."""
     values = np.asarray(values, dtype=np.float64)
     se = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
     return float(values.mean()), float(se)
@@ -64,7 +69,7 @@ def mean_curve(curves, metrics):
         records = by_labels[labels]
         row = {"labels": labels, "n_seeds": len(records)}
         for metric in metrics:
-            row[metric], row[f"{metric}_se"] = _mean_se([r[metric] for r in records])
+            row[metric], row[f"{metric}_se"] = mean_se([r[metric] for r in records])
         out.append(row)
     return out
 
@@ -104,7 +109,7 @@ def tuned_baseline(records_per_seed, metric, *, greater_is_better, metrics):
         _, _, group = best[labels]
         row = {"labels": labels, "n_seeds": len(group), "params": group[0]["params"]}
         for m in metrics:
-            row[m], row[f"{m}_se"] = _mean_se([r[m] for r in group])
+            row[m], row[f"{m}_se"] = mean_se([r[m] for r in group])
         out.append(row)
     return out
 
@@ -357,7 +362,8 @@ def write_summary(out, summary):
     write_csv(out / "curves.csv", rows)
 
 
-def _pyplot():
+def pyplot_or_none():
+    """matplotlib's pyplot on the Agg backend, or ``None`` when matplotlib is not installed."""
     try:
         import matplotlib
     except ImportError:
@@ -368,12 +374,21 @@ def _pyplot():
     return plt
 
 
+def save_figure(plt, fig, path):
+    """Lay out, write (folders created) and close a matplotlib figure; return ``path``."""
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_curves(path, title, agents, baseline, metric, *, ylabel=None, n_pool=None):
     """Learning curves with one-standard-error bands, and the baseline's (paper Figures 2-5).
 
     Returns the path written, or ``None`` without matplotlib.
     """
-    plt = _pyplot()
+    plt = pyplot_or_none()
     if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -397,16 +412,12 @@ def plot_curves(path, title, agents, baseline, metric, *, ylabel=None, n_pool=No
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
 
 
 def plot_headline(path, table, title):
     """Bar chart of each agent's geometric-mean label ratio (paper Figure 6)."""
-    plt = _pyplot()
+    plt = pyplot_or_none()
     if plt is None:
         return None
     items = sorted(table["geometric_mean"].items(), key=lambda kv: kv[1])
@@ -427,8 +438,4 @@ def plot_headline(path, table, title):
     ax.invert_yaxis()
     ax.set_xlabel("labels to match the baseline's full-data score / pool size (lower is better)")
     ax.set_title(title)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(plt, fig, path)
