@@ -68,3 +68,13 @@ def test_training_flops_count_the_work_and_leave_the_model_alone():
     before = epinet.predict_proba_joint(X[:5], 3)
     assert 0 < enn.training_flops(epinet, X, y) < enn.training_flops(ensemble, X, y) / 3
     np.testing.assert_array_equal(epinet.predict_proba_joint(X[:5], 3), before)
+
+
+def test_the_default_epinet_is_more_uncertain_away_from_its_data_than_the_0x_design():
+    """The product's promise, on the far/near experiment (fixed seeds, small)."""
+    ratios = {}
+    for agent in ["epinet", "epinet-v0"]:
+        ratios[agent] = [enn._far_near_unit(agent, seed, 300, 500, 100, {}, {"n_steps": 400},
+                                            None)[0]["variance_ratio"] for seed in (1, 2)]
+    assert min(ratios["epinet"]) > 1.5
+    assert all(new > old for new, old in zip(ratios["epinet"], ratios["epinet-v0"]))
