@@ -220,7 +220,9 @@ class ActiveLearner:
         scores : ndarray
             Only with ``return_metrics=True``.
         """
-        if "random_state" not in query_kwargs and _accepts(self.query_strategy, "random_state"):
+        # Only keywords a strategy names: modAL's forward **kwargs to predict_proba.
+        if "random_state" not in query_kwargs and _names_parameter(self.query_strategy,
+                                                                   "random_state"):
             query_kwargs["random_state"] = int(self.rng_.integers(2**31))
         indices, scores = self.query_strategy(self, X_pool, *query_args, **query_kwargs)
         rows = _take_rows(X_pool, indices)
@@ -402,7 +404,8 @@ class ActiveLearner:
             # Nothing to score with yet: the first acquisition is uniform.
             return candidates[:n_acquire]
         picked, _ = self.query(_take_rows(X_pool, candidates), n_instances=n_acquire,
-                               **({"n_index": n_index} if _accepts(self.query_strategy, "n_index") else {}))
+                               **({"n_index": n_index} if _names_parameter(self.query_strategy, "n_index")
+                                  else {}))
         return candidates[np.asarray(picked)]
 
     def _is_trained(self):

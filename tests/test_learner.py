@@ -123,6 +123,18 @@ def test_no_n_train_reaches_a_model_that_does_not_name_it(pool):
     assert seen and all("n_train" not in kwargs for kwargs in seen)
 
 
+def test_modal_strategies_drive_the_learner(pool):
+    """modAL's strategies take **kwargs and forward them to predict_proba: pass none."""
+    uncertainty = pytest.importorskip("modAL.uncertainty")
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), uncertainty.uncertainty_sampling, random_state=0)
+    history = learner.run(X, y, budget=30, candidate_size=40, acquisition_size=10,
+                          progress=False)
+    assert [r["labels"] for r in history] == [10, 20, 30]
+    indices, rows = learner.query(X[:50], n_instances=3)
+    assert len(indices) == 3 and len(rows) == 3
+
+
 def test_run_stops_when_the_pool_is_exhausted(pool):
     X, y, _, _ = pool
     learner = ActiveLearner(epinet(), random_state=0)
