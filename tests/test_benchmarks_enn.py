@@ -78,3 +78,18 @@ def test_the_default_epinet_is_more_uncertain_away_from_its_data_than_the_0x_des
                                             None)[0]["variance_ratio"] for seed in (1, 2)]
     assert min(ratios["epinet"]) > 1.5
     assert all(new > old for new, old in zip(ratios["epinet"], ratios["epinet-v0"]))
+
+
+def test_saved_runs_are_keyed_on_every_estimator_setting_defaults_included():
+    from skepinet.benchmarks._sweep import estimator_settings, settings_key
+    from skepinet.benchmarks.testbed import make_agent_estimator
+
+    def key(**params):
+        return settings_key(estimator_settings(make_agent_estimator("epinet", 0, params)))
+
+    # Callbacks built per call (no stable repr of their own) still give one key...
+    assert key(prior_precision=10.0, gradient_clip=1.0) == key(prior_precision=10.0,
+                                                                gradient_clip=1.0)
+    # ...and a different default, here written out, is a different run.
+    assert key(prior_scale=2.0) != key()
+    assert key(gradient_clip=1.0) != key(gradient_clip=0.5)

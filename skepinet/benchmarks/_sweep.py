@@ -24,6 +24,31 @@ def settings_key(settings):
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def estimator_settings(estimator, exclude=("random_state",)):
+    """An estimator's every constructor setting, defaults included, as JSON-able text.
+
+    Put in a unit's settings, it makes a changed default (or a code version
+    with other defaults) a new run instead of re-reporting a stale one.
+    """
+    return {name: _describe(value)
+            for name, value in sorted(estimator.get_params(deep=False).items())
+            if name not in exclude}
+
+
+def _describe(value):
+    """Stable text for a setting: its repr, unless that holds a memory address."""
+    text = repr(value)
+    if " at 0x" not in text:
+        return text
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_describe(v) for v in value) + "]"
+    if hasattr(value, "get_params"):
+        params = ", ".join(f"{k}={_describe(v)}"
+                           for k, v in sorted(value.get_params(deep=False).items()))
+        return f"{type(value).__name__}({params})"
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
 def unit_path(out, task, agent, seed):
     return Path(out) / "units" / task / agent.replace(":", "_") / f"seed{seed}.json"
 

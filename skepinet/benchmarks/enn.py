@@ -33,7 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ..estimators import ESTIMATORS
 from ..metrics import dyadic_kl, marginal_kl, sample_dyads
 from ..priorities import bald, variance
-from ._sweep import run_units
+from ._sweep import estimator_settings, run_units
 from .report import mean_se, pyplot_or_none, save_figure, write_csv, write_summary_json
 from .testbed import make_problem
 
@@ -256,8 +256,7 @@ def _effective_settings(agent, params, variants, input_dim):
     """
     estimator, _ = agent_estimator(agent, 0, n_train=1, input_dim=input_dim, params=params,
                                    variants=variants)
-    return {k: repr(v) for k, v in sorted(estimator.get_params(deep=False).items())
-            if k not in ("random_state", "batch_size", "max_epochs")}
+    return estimator_settings(estimator, exclude=("random_state", "batch_size", "max_epochs"))
 
 
 def _units(*, seeds, input_dims, temperatures, n_trains, n_test, agents, agent_params, schedule,

@@ -22,11 +22,11 @@ import numpy as np
 
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
-from ._sweep import run_units
+from ._sweep import estimator_settings, run_units
 from .report import (aggregate, epistemic_checks, headline, plot_curves, plot_headline,
                      write_summary)
 from .report import format_summary as _format_summary
-from .testbed import (AGENT_PARAMS, AGENTS, LOOP_PARAMS, baseline_labels,
+from .testbed import (AGENT_PARAMS, AGENTS, LOOP_PARAMS, baseline_labels, make_agent_estimator,
                       label_grid, run_agent, run_baseline)
 
 __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode_texts",
@@ -306,13 +306,16 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
             b_labels = baseline_labels(size, fractions)
             fixed = _baseline_params(params, grid)
             units.append((f"{task}-{mode}", "baseline", seed,
-                          dict(common, seed=seed, labels=b_labels, grid=grid, params=fixed),
+                          dict(common, seed=seed, labels=b_labels, grid=grid, params=fixed,
+                               estimator=estimator_settings(BaselineClassifier())),
                           _GlueUnit("baseline", seed, problem_file, b_labels, fixed, loop, grid,
                                     n_index)))
             for agent in agents:
                 units.append((f"{task}-{mode}", agent, seed,
                               dict(common, seed=seed, labels=labels, agent=agent, params=params,
-                                   loop=loop, n_index=n_index),
+                                   loop=loop, n_index=n_index,
+                                   estimator=estimator_settings(
+                                       make_agent_estimator(AGENTS[agent][0], 0, params))),
                               _GlueUnit(agent, seed, problem_file, labels, params, loop, grid,
                                         n_index)))
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,

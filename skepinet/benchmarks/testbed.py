@@ -24,7 +24,7 @@ from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
 from ..strategies import STRATEGIES
-from ._sweep import run_units
+from ._sweep import estimator_settings, run_units
 from .report import (aggregate, epistemic_checks, headline, plot_curves, plot_headline,
                      write_summary)
 from .report import format_summary as _format_summary
@@ -299,14 +299,16 @@ def testbed_units(*, seeds, temperatures, agents, n_pool, n_test, input_dim, n_p
         labels = label_grid(n_pool, n_points)
         for seed in seeds:
             settings = dict(problem_settings, seed=seed, labels=baseline_labels(n_pool, fractions),
-                            grid=grid)
+                            grid=grid, estimator=estimator_settings(ESTIMATORS["baseline"]()))
             units.append((task, "baseline", seed, settings,
                           _BaselineUnit(seed, problem_settings, settings["labels"], grid)))
             for agent in agents:
                 params = {**agent_params_for(temperature), **agent_params}
                 loop = {**LOOP_PARAMS, **loop_params}
                 settings = dict(problem_settings, seed=seed, labels=labels, agent=agent,
-                                agent_params=params, loop_params=loop, n_index=n_index)
+                                agent_params=params, loop_params=loop, n_index=n_index,
+                                estimator=estimator_settings(
+                                    make_agent_estimator(AGENTS[agent][0], 0, params)))
                 units.append((task, agent, seed, settings,
                               _AgentUnit(agent, seed, problem_settings, labels, params, loop,
                                          n_index)))
