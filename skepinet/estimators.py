@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from . import text as _text
 from .callbacks import OWN_DECAY, set_prior_weight_decay
-from .networks import PRIOR_INPUTS, PRIORS, BaselineNet, DropoutNet, EnsembleNet, EpinetNet
+from .networks import BaselineNet, DropoutNet, EnsembleNet, EpinetNet, check_prior
 
 __all__ = [
     "BaselineClassifier",
@@ -153,11 +153,6 @@ class _TextRows(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.texts[i], (None if self.y is None else self.y[i])
-
-
-def _is_learnable_epinet(name):
-    """Whether a parameter name is the learnable epinet's (MLP or text head)."""
-    return name.startswith(("learnable.", "head.learnable."))
 
 
 def _accuracy_on_encoded(net, X, y):
@@ -981,21 +976,17 @@ class EpinetClassifier(_ENNClassifier):
         check_non_negative(self.prior_scale, "prior_scale", 1.0)
         if self.epinet_weight_decay is not None:
             check_non_negative(self.epinet_weight_decay, "epinet_weight_decay", 0.0)
-        if self.prior not in PRIORS:
-            raise ValueError(f"prior={self.prior!r} is not supported; choose one of {PRIORS}.")
-        if self.prior_input not in PRIOR_INPUTS:
-            raise ValueError(
-                f"prior_input={self.prior_input!r} is not supported; choose one of {PRIOR_INPUTS}."
-            )
+        check_prior(self.prior, self.prior_input)
 
     def get_params_for_optimizer(self, prefix, named_parameters):
-        named_parameters = list(named_parameters)
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if prefix != "optimizer" or self.epinet_weight_decay is None:
             return args, kwargs
         # The learnable epinet's L2 pulls it towards *not* cancelling the
         # prior, i.e. towards the same uncertainty everywhere: it gets its own.
-        epinet = {id(p) for name, p in named_parameters if _is_learnable_epinet(name)}
+        head = getattr(self.module_, "head", self.module_)  # under a text encoder, or not
+        learnable = getattr(head, "learnable", None)  # a custom module may have none
+        epinet = set() if learnable is None else {id(p) for p in learnable.parameters()}
         params = list(args[0])
         groups = params if params and isinstance(params[0], dict) else [{"params": params}]
         split = []

@@ -35,6 +35,7 @@ __all__ = [
     "BaselineNet",
     "EpinetNet",
     "AdditivePrior",
+    "check_prior",
     "DropoutNet",
     "EnsembleNet",
 ]
@@ -269,6 +270,22 @@ PRIORS = ("additive", "epinet")
 PRIOR_INPUTS = ("inputs", "features")
 
 
+def check_prior(prior, prior_input):
+    """Validate an epinet's prior settings (see :class:`EpinetNet`).
+
+    Raises
+    ------
+    ValueError
+        Naming the setting, its value and the choices.
+    """
+    if prior not in PRIORS:
+        raise ValueError(f"prior={prior!r} is not supported; choose one of {PRIORS}.")
+    if prior_input not in PRIOR_INPUTS:
+        raise ValueError(
+            f"prior_input={prior_input!r} is not supported; choose one of {PRIOR_INPUTS}."
+        )
+
+
 class EpinetNet(nn.Module):
     """An MLP base network plus an epinet (Osband et al., eq. 1).
 
@@ -329,12 +346,7 @@ class EpinetNet(nn.Module):
         index_input=False,
     ):
         super().__init__()
-        if prior not in PRIORS:
-            raise ValueError(f"prior={prior!r} is not supported; choose one of {PRIORS}.")
-        if prior_input not in PRIOR_INPUTS:
-            raise ValueError(
-                f"prior_input={prior_input!r} is not supported; choose one of {PRIOR_INPUTS}."
-            )
+        check_prior(prior, prior_input)
         self.base = MLP(n_features, hidden_sizes, n_classes)
         # Without hidden layers phi is x itself, so there is nothing to add.
         self.concat_inputs = bool(include_inputs and self.base.hidden)
@@ -378,7 +390,7 @@ class EpinetNet(nn.Module):
         if not self.prior_scale:
             return logits
         with torch.no_grad():
-            prior = self.prior(x.detach() if self.prior_input == "inputs" else phi, z)
+            prior = self.prior(x if self.prior_input == "inputs" else phi, z)
         return logits + self.prior_scale * prior
 
 

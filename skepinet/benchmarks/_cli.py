@@ -221,19 +221,14 @@ def run_enn_command(args):
     if bad:
         raise ValueError(f"--variants must map names to [estimator, {{settings}}], not {bad}.")
     out = args.out or DEFAULT_OUT / ("enn-quick" if args.quick else "enn")
-    summary = enn.run_enn(
-        out,
-        seeds=args.seeds or quick.get("seeds", range(10)),
-        far_near_seeds=args.far_near_seeds or quick.get("far_near_seeds", range(10)),
-        input_dims=args.input_dims or quick.get("input_dims", (2, 10)),
-        temperatures=args.temperatures or quick.get("temperatures", (0.01, 0.1, 0.5)),
-        n_trains=args.n_trains or quick.get("n_trains", (10, 100, 1000)),
-        n_test=quick.get("n_test", 1000), n_dyads=quick.get("n_dyads", 1000),
-        n_index=args.n_index or quick.get("n_index", 1000),
-        schedule=quick.get("schedule"), far_near_n_train=quick.get("far_near_n_train", 500),
-        n_eval=quick.get("n_eval", 2000), agents=agents, agent_params=args.agent_params,
-        variants=variants or None, n_jobs=args.n_jobs, backend=args.backend,
-        progress=not args.no_progress)
+    # Flags given override --quick's settings, which override run_enn's defaults.
+    flags = dict(seeds=args.seeds, far_near_seeds=args.far_near_seeds,
+                 input_dims=args.input_dims, temperatures=args.temperatures,
+                 n_trains=args.n_trains, n_index=args.n_index, agents=agents,
+                 agent_params=args.agent_params, variants=variants or None)
+    settings = {**quick, **{k: v for k, v in flags.items() if v is not None}}
+    summary = enn.run_enn(out, n_jobs=args.n_jobs, backend=args.backend,
+                          progress=not args.no_progress, **settings)
     print(enn.format_summary(summary))
     print(f"results in {out}")
     return summary
