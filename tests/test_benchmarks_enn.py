@@ -35,6 +35,7 @@ def test_quick_sweep_writes_tables_and_resumes(tmp_path, monkeypatch, capsys):
     sweep = saved["sweep"]
     assert "variance_ratio" not in sweep["mlp"]  # no epistemic uncertainty to compare
     assert "prior_variance_ratio_minus_ensemble" in sweep["epinet"]
+    assert "joint_kl_norm_minus_ensemble" not in sweep["ensemble"]
     assert all(sweep[a]["variance_ratio"] > 0 for a in ["epinet", "dropout", "ensemble"])
     assert sweep["ensemble"]["flops_vs_ensemble"] == pytest.approx(1.0)
     assert sweep["epinet"]["flops_vs_ensemble"] < 1 / 3

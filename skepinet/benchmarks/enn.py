@@ -302,7 +302,8 @@ def summarize_enn(results, *, agents, tasks, seeds, far_near_seeds, reference="m
     Normalised KLs divide an agent's KL by ``reference``'s on the same
     problem (seed). Sweep averages first average a seed's normalised KLs
     over the tasks with ``n_train >= min_n_train``, then take mean and
-    standard error over seeds (paired across agents).
+    standard error over seeds; ``*_minus_ensemble`` are the differences to
+    the ensemble paired by seed.
     """
     table, per_seed = [], {}
     for task in tasks:
@@ -329,9 +330,15 @@ def summarize_enn(results, *, agents, tasks, seeds, far_near_seeds, reference="m
     for agent in agents:
         entry = {}
         for metric in ("marginal_kl", "joint_kl"):
-            seeds_means = [np.mean(v) for v in per_seed.get((agent, metric), {}).values()]
-            if seeds_means:
-                entry[f"{metric}_norm"], entry[f"{metric}_norm_se"] = mean_se(seeds_means)
+            by_seed = {s: np.mean(v) for s, v in per_seed.get((agent, metric), {}).items()}
+            if by_seed:
+                entry[f"{metric}_norm"], entry[f"{metric}_norm_se"] = mean_se(
+                    list(by_seed.values()))
+            ensemble = {s: np.mean(v) for s, v in per_seed.get(("ensemble", metric), {}).items()}
+            paired = [by_seed[s] - ensemble[s] for s in by_seed if s in ensemble]
+            if paired and agent != "ensemble":
+                key = f"{metric}_norm_minus_ensemble"
+                entry[key], entry[f"{key}_se"] = mean_se(paired)
         flops = [r["training_flops"] for r in table if r["agent"] == agent]
         if flops:
             entry["training_flops"] = float(np.mean(flops))
