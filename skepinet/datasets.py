@@ -49,7 +49,8 @@ def _mlp_logits(layers, X):
 
 
 def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, temperature=0.1,
-                                hidden_sizes=(50, 50), random_state=None, return_proba=False):
+                                hidden_sizes=(50, 50), noisy_fraction=0.0, random_state=None,
+                                return_proba=False):
     """Sample a classification problem from a random MLP (the paper's testbed).
 
     Parameters
@@ -66,6 +67,13 @@ def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, 
         values: 0.01, 0.1, 0.5).
     hidden_sizes : tuple of int (default=(50, 50))
         Widths of the generating MLP.
+    noisy_fraction : float in [0, 1) (default=0.0)
+        A *heteroscedastic* problem: this fraction of the inputs (a random
+        half-space, ``x @ u > c``) gets coin-flip labels, blended into the
+        network's over a soft edge, while the rest keep the temperature's
+        noise. Marginal priorities (entropy, margin) chase the coin flips,
+        where nothing can be learnt; epistemic ones should not. ``0`` is
+        the paper's testbed, unchanged draw for draw.
     random_state : int, RandomState or None (default=None)
         Seeds the network, the inputs and the labels.
     return_proba : bool (default=False)
@@ -82,16 +90,35 @@ def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, 
         raise ValueError(f"temperature must be positive, got {temperature!r}; e.g. 0.1.")
     if int(num_classes) < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes!r}.")
-    rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
+    if not 0 <= noisy_fraction < 1:
+        raise ValueError(
+            f"noisy_fraction must be in [0, 1), got {noisy_fraction!r}; e.g. 0.5 (half the "
+            "inputs get coin-flip labels) or 0 (the paper's testbed)."
+        )
+    seed = check_random_state(random_state).randint(2**31)
+    rng = np.random.default_rng(seed)
     layers = _random_mlp(rng, [input_dim, *hidden_sizes, num_classes])
     X = rng.standard_normal((n_samples, input_dim))
     logits = _mlp_logits(layers, X) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     proba = np.exp(logits)
     proba /= proba.sum(axis=1, keepdims=True)
+    if noisy_fraction > 0:
+        proba = _blend_coin_flips(proba, X, noisy_fraction, np.random.default_rng([seed, 1]))
     y = (proba.cumsum(axis=1) > rng.random((n_samples, 1))).argmax(axis=1)
     X, y = X.astype(np.float32), y.astype(np.int64)
     return (X, y, proba) if return_proba else (X, y)
+
+
+def _blend_coin_flips(proba, X, noisy_fraction, rng, edge=0.1):
+    """Uniform labels on the half-space holding ``noisy_fraction`` of N(0, I) inputs."""
+    from scipy.special import expit, ndtri
+
+    direction = rng.standard_normal(X.shape[1])
+    direction /= np.linalg.norm(direction)
+    # x @ u is N(0, 1) for x ~ N(0, I): the threshold puts noisy_fraction above it.
+    weight = expit((X @ direction - ndtri(1 - noisy_fraction)) / edge)[:, None]
+    return (1 - weight) * proba + weight / proba.shape[1]
 
 
 # --------------------------------------------------------------------------------------------

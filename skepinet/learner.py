@@ -13,7 +13,7 @@ import inspect
 import os
 import tempfile
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import joblib
 import numpy as np
@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .strategies import _is_fitted, _Model, _require_enn, _take_rows, variance
 
-__all__ = ["ActiveLearner", "History"]
+__all__ = ["ActiveLearner", "History", "RECIPES"]
 
 
 class History(list):
@@ -103,6 +103,25 @@ def _check_positive_int(value, name, example):
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}; e.g. {name}={example}.")
     return int(value)
+
+
+RECIPES = ("replay", "online", "refit")
+
+
+def _check_recipe(recipe, steps_per_label, n_steps, replay):
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe={recipe!r} is not a training recipe; choose one of {RECIPES}.")
+    if recipe != "online" and (n_steps != 1 or replay is not None):
+        raise ValueError(
+            f"n_steps and replay set the 'online' recipe, but recipe={recipe!r}; pass "
+            "recipe='online' with them, or steps_per_label for the 'replay' recipe."
+        )
+    if (isinstance(steps_per_label, bool) or not isinstance(steps_per_label, Real)
+            or not np.isfinite(steps_per_label) or steps_per_label <= 0):
+        raise ValueError(
+            f"steps_per_label must be a positive number, got {steps_per_label!r}; "
+            "e.g. steps_per_label=1.0 (one SGD step per label acquired)."
+        )
 
 
 class ActiveLearner:
@@ -256,16 +275,32 @@ class ActiveLearner:
     # -- the paper's Algorithm 1 -------------------------------------------------
 
     def run(self, X_pool, oracle, budget, *, candidate_size=100, acquisition_size=10,
-            n_steps=1, replay=None, n_index=100, classes=None, X_eval=None, y_eval=None, eval_every=1,
+            recipe="replay", steps_per_label=1.0, n_steps=1, replay=None, requery=False,
+            n_index=100, classes=None, X_eval=None, y_eval=None, eval_every=1,
             checkpoint=None, progress=True):
         """Label up to ``budget`` rows of ``X_pool`` online (paper Algorithm 1).
 
         At each step: draw ``candidate_size`` (N) unlabelled rows uniformly
         without replacement, score them with the query strategy, reveal the
-        labels of the top ``acquisition_size`` (n), and take ``n_steps``
-        training steps on them with ``partial_fit`` — online, the model is
-        never re-initialised. A row is labelled at most once; the budget is
-        met exactly (the last acquisition is cut to fit).
+        labels of the top ``acquisition_size`` (n), and train on what is
+        labelled so far as ``recipe`` says. A row is labelled at most once
+        (unless ``requery``); the budget is met exactly (the last acquisition
+        is cut to fit).
+
+        The recipes:
+
+        ``'replay'`` (default; the reference code's)
+            ``steps_per_label`` SGD steps per label acquired, each on a
+            minibatch of the estimator's ``batch_size`` drawn with
+            replacement from every label so far. Training grows with the
+            labels, so the first labels are not drilled hundreds of times,
+            and a ``prior_precision`` keeps the weight decay a fixed prior.
+        ``'online'``
+            ``n_steps`` epochs on the new batch plus ``replay`` earlier
+            labels (all of them when ``None``: a warm-started re-fit).
+        ``'refit'``
+            Re-initialise and fit on every label so far each step (the
+            estimator's ``max_epochs``): the common pool-based recipe.
 
         Parameters
         ----------
@@ -281,14 +316,23 @@ class ActiveLearner:
             Candidates scored per step (N).
         acquisition_size : int (default=10)
             Labels revealed per step (n <= N).
+        recipe : {'replay', 'online', 'refit'} (default='replay')
+            How the model trains after each acquisition (above).
+        steps_per_label : float (default=1.0)
+            ``recipe='replay'``: SGD steps per label acquired (fractions
+            accumulate across steps).
         n_steps : int (default=1)
-            Training epochs on each acquired batch (one gradient step each
-            when the batch fits in ``batch_size``).
+            ``recipe='online'``: training epochs on each acquired batch (one
+            gradient step each when the batch fits in ``batch_size``).
         replay : int or None (default=None)
-            Earlier-labelled rows, drawn at random, trained on together with
-            each new batch. ``0`` is the paper's pure online update on the new
-            batch only; ``None`` rehearses every label so far, which keeps a
-            small network from forgetting when labels are few.
+            ``recipe='online'``: earlier-labelled rows, drawn at random,
+            trained on together with each new batch. ``0`` is the paper's
+            pure online update on the new batch only; ``None`` rehearses
+            every label so far.
+        requery : bool (default=False)
+            Rows stay choosable after they are labelled, and each choice asks
+            the oracle again: the reference code's bandit protocol, for
+            oracles whose answers are noisy draws (a callable oracle).
         n_index : int (default=100)
             Index samples for scoring.
         classes : array-like or None (default=None)
@@ -312,6 +356,13 @@ class ActiveLearner:
         candidate_size = _check_positive_int(candidate_size, "candidate_size", 100)
         acquisition_size = _check_positive_int(acquisition_size, "acquisition_size", 10)
         n_steps = _check_positive_int(n_steps, "n_steps", 1)
+        _check_recipe(recipe, steps_per_label, n_steps, replay)
+        if requery and not callable(oracle):
+            raise ValueError(
+                "requery=True asks the oracle again about rows already labelled; a fixed array "
+                "of labels would only repeat them. Pass a callable oracle(rows, indices) that "
+                "draws a fresh answer, or requery=False."
+            )
         if not hasattr(self.estimator, "partial_fit"):
             raise TypeError(
                 f"run() trains online with partial_fit, which {type(self.estimator).__name__} "
@@ -330,22 +381,25 @@ class ActiveLearner:
             raise ValueError("pass both X_eval and y_eval, or neither.")
         if replay is not None:
             replay = _check_positive_int(replay + 1, "replay", 100) - 1
+        train = dict(recipe=recipe, steps_per_label=float(steps_per_label), n_steps=n_steps,
+                     replay=replay)
         if state["pending"]:  # labels revealed before a crash, not yet trained on
-            self._train_on(X_pool, state, n_steps, replay)
+            self._train_on(X_pool, state, **train)
 
         bar = tqdm(total=budget, initial=state["n_labelled"], unit="label",
                    disable=not progress, desc="labelling")
         start = time.perf_counter() - state["elapsed"]
         try:
-            while state["n_labelled"] < budget and state["unlabelled"].any():
+            while state["n_labelled"] < budget and (requery or state["unlabelled"].any()):
                 chosen = self._acquire(X_pool, state, candidate_size,
-                                       min(acquisition_size, budget - state["n_labelled"]), n_index)
+                                       min(acquisition_size, budget - state["n_labelled"]), n_index,
+                                       requery)
                 labels = labels_of(_take_rows(X_pool, chosen), chosen)
                 self._record_labels(state, chosen, labels)
                 state["elapsed"] = time.perf_counter() - start
                 if checkpoint is not None:
                     self.save(checkpoint)
-                self._train_on(X_pool, state, n_steps, replay)
+                self._train_on(X_pool, state, **train)
                 self._log_step(state, time.perf_counter() - start, X_eval, y_eval, eval_every,
                                final=state["n_labelled"] >= budget)
                 bar.update(len(chosen))
@@ -396,8 +450,8 @@ class ActiveLearner:
         }
         return state
 
-    def _acquire(self, X_pool, state, candidate_size, n_acquire, n_index):
-        pool = np.flatnonzero(state["unlabelled"])
+    def _acquire(self, X_pool, state, candidate_size, n_acquire, n_index, requery=False):
+        pool = np.arange(state["n_pool"]) if requery else np.flatnonzero(state["unlabelled"])
         candidates = self.rng_.choice(pool, size=min(candidate_size, len(pool)), replace=False)
         n_acquire = min(n_acquire, len(candidates))
         if not self._is_trained():
@@ -424,28 +478,55 @@ class ActiveLearner:
         state["n_labelled"] += len(chosen)
         state["step"] += 1
 
-    def _train_on(self, X_pool, state, n_steps, replay):
+    def _train_on(self, X_pool, state, *, recipe, steps_per_label, n_steps, replay):
         n_new = len(state["pending"])
-        n_old = len(state["labelled"]) - n_new
-        old = np.arange(n_old)
-        if replay is not None and replay < n_old:
-            old = np.sort(self.rng_.choice(n_old, size=replay, replace=False))
-        positions = np.concatenate([old, np.arange(n_old, n_old + n_new)]).astype(int)
-        X_step = _take_rows(X_pool, np.asarray(state["labelled"])[positions])
-        y_step = np.asarray(state["labels"])[positions]
-        X_new, y_new = _take_rows(X_pool, np.asarray(state["pending"])), y_step[-n_new:]
+        n_labelled = len(state["labelled"])
+        epochs = n_steps
+        if recipe == "replay":
+            positions, epochs = self._replay_minibatches(state, steps_per_label), 1
+        elif recipe == "refit":
+            positions, epochs = np.arange(n_labelled), getattr(self.estimator, "max_epochs", 1)
+            self._reinitialise()
+        else:
+            n_old = n_labelled - n_new
+            old = np.arange(n_old)
+            if replay is not None and replay < n_old:
+                old = np.sort(self.rng_.choice(n_old, size=replay, replace=False))
+            positions = np.concatenate([old, np.arange(n_old, n_labelled)]).astype(int)
+        if len(positions):
+            self._partial_fit(_take_rows(X_pool, np.asarray(state["labelled"])[positions]),
+                              np.asarray(state["labels"])[positions], epochs, state)
+        X_new = _take_rows(X_pool, np.asarray(state["pending"]))
+        y_new = np.asarray(state["labels"])[n_labelled - n_new:]
+        self.X_training, self.y_training = _stack(self.X_training, X_new), _stack(self.y_training, y_new)
+        state["pending"] = []
+
+    def _replay_minibatches(self, state, steps_per_label):
+        """Rows (positions in the labels) of this step's SGD minibatches, drawn with replacement."""
+        n_labelled = len(state["labelled"])
+        # Steps owed so far, minus steps taken: fractions of a step carry over.
+        owed = int(np.floor(steps_per_label * n_labelled + 1e-9)) - state.get("sgd_steps", 0)
+        n_batches = max(owed, 1 if state.get("sgd_steps", 0) == 0 else 0)
+        state["sgd_steps"] = state.get("sgd_steps", 0) + n_batches
+        batch_size = getattr(self.estimator, "batch_size", None)
+        batch_size = batch_size if isinstance(batch_size, Integral) and batch_size > 0 else 128
+        return self.rng_.integers(n_labelled, size=n_batches * batch_size)
+
+    def _reinitialise(self):
+        if _is_fitted(self.estimator) and hasattr(self.estimator, "initialize"):
+            self.estimator.initialize()
+
+    def _partial_fit(self, X_step, y_step, epochs, state):
         kwargs = {} if state["classes"] is None else {"classes": state["classes"]}
         if _names_parameter(self.estimator.partial_fit, "n_train"):
             # A replay sample stands for every label so far: a fixed prior's
             # weight decay is divided by all of them, not by the sample.
             kwargs["n_train"] = len(state["labelled"])
         if _accepts(self.estimator.partial_fit, "epochs"):  # skorch: n epochs in one call
-            self.estimator.partial_fit(X_step, y_step, epochs=n_steps, **kwargs)
+            self.estimator.partial_fit(X_step, y_step, epochs=epochs, **kwargs)
         else:
-            for _ in range(n_steps):
+            for _ in range(epochs):
                 self.estimator.partial_fit(X_step, y_step, **kwargs)
-        self.X_training, self.y_training = _stack(self.X_training, X_new), _stack(self.y_training, y_new)
-        state["pending"] = []
 
     def _log_step(self, state, wall_time, X_eval, y_eval, eval_every, final):
         record = {"step": state["step"], "labels": state["n_labelled"], "wall_time": wall_time}

@@ -17,19 +17,25 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
     out = tmp_path / "tb"
     summary = run(["testbed", "--quick", "--out", str(out), "--n-jobs", "2", "--no-progress"])
     printed = capsys.readouterr().out
-    assert "epinet:variance" in printed and "tuned baseline on the full pool" in printed
-    for name in ["summary.json", "headline.csv", "curves.csv", "headline.png", "curves_T0.1.png",
-                 "curves_T0.5.png", "joint_T0.1.png"]:
+    assert "epinet:variance" in printed and "tuned baseline at 60 labels" in printed
+    assert "- epinet:uniform" in printed and "to match epinet:uniform" in printed
+    for name in ["summary.json", "headline.csv", "protocols.csv", "curves.csv", "headline.png",
+                 "curves_pool-T0.1.png", "curves_pool-T0.03.png", "joint_pool-T0.1.png"]:
         assert (out / name).stat().st_size > 0, name
     saved = json.loads((out / "summary.json").read_text())
-    assert set(saved["curves"]) == {"testbed-T0.1", "testbed-T0.5"}
-    assert set(saved["curves"]["testbed-T0.1"]) == set(testbed.AGENTS)
-    curve = saved["curves"]["testbed-T0.1"]["epinet:variance"]
-    assert [r["labels"] for r in curve] == testbed.label_grid(testbed.QUICK["n_pool"],
+    assert set(saved["curves"]) == {"pool-T0.1", "pool-T0.03"}
+    assert set(saved["curves"]["pool-T0.1"]) == set(testbed.AGENTS)
+    curve = saved["curves"]["pool-T0.1"]["epinet:variance"]
+    # Curves run to the budget, not the pool.
+    assert [r["labels"] for r in curve] == testbed.label_grid(testbed.QUICK["budget"],
                                                                testbed.QUICK["n_points"])
     assert all(r["n_seeds"] == 2 and r["joint_log_loss"] > r["log_loss"] for r in curve)
     assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(testbed.AGENTS) + 1)
     assert summary["headline"]["geometric_mean"].keys() == set(testbed.AGENTS)
+    row = saved["protocols"]["pool-T0.1"]["agents"]["epinet:variance"]
+    assert row["n_seeds"] == 2 and np.isfinite(row["minus_epinet:uniform_se"])
+    assert saved["protocols"]["pool-T0.1"]["targets"]["baseline"] == pytest.approx(
+        saved["baselines"]["pool-T0.1"][-1]["log_loss"])
 
     # A second call with the same settings recomputes nothing.
     def fail(*args, **kwargs):
@@ -72,7 +78,7 @@ def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert):
     summary = run([
         "glue", "--quick", "--mode", "finetune", "--data-dir", str(glue_dir), "--pretrained",
         tiny_bert, "--agents", "epinet:variance,mlp:entropy", "--n-pool", "24",
-        "--loop-params", '{"acquisition_size": 12, "replay": 4}',
+        "--loop-params", '{"acquisition_size": 12, "recipe": "online", "replay": 4}',
         "--grid", '{"max_epochs": [1], "encoder_lr": [1e-5]}', "--out", str(out), "--no-progress",
     ])
     assert summary["settings"]["agent_params"]["backbone"] == "bert"

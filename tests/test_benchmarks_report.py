@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from skepinet.benchmarks import report
 from skepinet.benchmarks.report import (
     beats_at_every_point,
     format_headline,
@@ -60,3 +61,47 @@ def test_beats_at_every_point_lists_where_it_does_not():
         "x": [10], "y": [50]}
     assert beats_at_every_point(mine, others, "log_loss", greater_is_better=False,
                                 from_labels=20) == {"x": [], "y": [50]}
+
+
+def _runs(task, agent, per_seed):
+    return {(task, agent, seed): [{"labels": n, "log_loss": v} for n, v in curve]
+            for seed, curve in enumerate(per_seed)}
+
+
+def test_paired_difference_pairs_seeds():
+    results = {**_runs("t", "a", [[(10, 0.5)], [(10, 0.7)], [(10, 0.9)]]),
+               **_runs("t", "b", [[(10, 0.6)], [(10, 0.8)]])}
+    mean, se, n = report.paired_difference(results, "t", "a", "b", 10, "log_loss")
+    # Seed 2 has no partner; both pairs differ by -0.1, so the standard error is 0.
+    assert (mean, n) == (pytest.approx(-0.1), 2) and se == pytest.approx(0, abs=1e-12)
+    assert report.paired_difference(results, "t", "a", "b", 99, "log_loss")[2] == 0
+
+
+def test_max_rise_is_the_largest_loss_from_the_best_so_far():
+    curve = [{"labels": n, "log_loss": v, "log_loss_se": 0.01}
+             for n, v in [(10, 0.6), (20, 0.4), (30, 0.5), (40, 0.45), (50, 0.3)]]
+    assert report.max_rise(curve, "log_loss", greater_is_better=False) == (
+        pytest.approx(0.1), 30, 0.01)
+    falling = [{"labels": n, "accuracy": v} for n, v in [(10, 0.6), (20, 0.7), (30, 0.8)]]
+    assert report.max_rise(falling, "accuracy", greater_is_better=True)[:2] == (0.0, None)
+
+
+def test_protocol_table_labels_to_match_and_paired_differences():
+    # 'fast' reaches uniform's budget score at half the budget, in every seed.
+    uniform = [[(50, 0.6), (100, 0.5)], [(50, 0.62), (100, 0.52)], [(50, 0.64), (100, 0.5)]]
+    fast = [[(50, 0.5), (100, 0.4)], [(50, 0.5), (100, 0.43)], [(50, 0.5), (100, 0.41)]]
+    results = {**_runs("t", "epinet:uniform", uniform), **_runs("t", "epinet:variance", fast)}
+    curves = {"t": {a: report.mean_curve([results[("t", a, s)] for s in range(3)], ["log_loss"])
+                    for a in ("epinet:uniform", "epinet:variance")}}
+    baselines = {"t": [{"labels": 100, "log_loss": 0.45, "n_seeds": 3}]}
+    table = report.protocol_table(results, curves, baselines, {"t": 100}, "log_loss",
+                                  greater_is_better=False, references=("epinet:uniform",))
+    row = table["t"]["agents"]["epinet:variance"]
+    assert row["to_match_epinet:uniform"] == 0.5
+    assert row["to_match_baseline"] == 1.0
+    assert table["t"]["agents"]["epinet:uniform"]["to_match_baseline"] == float("inf")
+    assert row["minus_epinet:uniform"] == pytest.approx(-0.28 / 3)
+    assert row["minus_epinet:uniform_z"] > 2  # ahead: lower log-loss
+    assert row["n_seeds"] == 3 and row["max_rise"] == 0.0
+    text = report.format_protocol_table(table)
+    assert "to match epinet:uniform" in text and "0.50" in text and "never" in text

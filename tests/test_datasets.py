@@ -41,3 +41,22 @@ def test_temperature_controls_label_noise():
 def test_bad_settings_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_testbed_classification(10, **kwargs)
+
+
+def test_heteroscedastic_problem_has_coin_flips_on_a_fraction_of_inputs():
+    X, y, proba = make_testbed_classification(20000, temperature=0.03, noisy_fraction=0.5,
+                                              random_state=0, return_proba=True)
+    # Half the inputs, less a soft edge, are (near) coin flips.
+    assert 0.4 < np.mean(np.abs(proba[:, 1] - 0.5) < 0.1) < 0.52
+    coin = np.abs(proba[:, 1] - 0.5) < 0.02
+    # The rest keep the network's (near-deterministic) labels.
+    assert np.mean(np.abs(proba[~coin, 1] - 0.5) > 0.45) > 0.5
+    # Labels follow the blended probabilities.
+    assert abs(y[coin].mean() - 0.5) < 0.03
+    # noisy_fraction=0 is the paper's testbed, draw for draw.
+    X0, y0 = make_testbed_classification(500, random_state=3)
+    X1, y1 = make_testbed_classification(500, noisy_fraction=0.0, random_state=3)
+    np.testing.assert_array_equal(X0, X1)
+    np.testing.assert_array_equal(y0, y1)
+    with pytest.raises(ValueError, match="noisy_fraction must be in"):
+        make_testbed_classification(10, noisy_fraction=1.0)

@@ -102,8 +102,8 @@ def test_a_replay_is_regularised_as_every_label_so_far(pool):
     X, y, _, _ = pool
     learner = ActiveLearner(EpinetClassifier(prior_precision=12.0, max_epochs=1, random_state=0),
                             random_state=0)
-    learner.run(X, y, budget=60, candidate_size=30, acquisition_size=10, replay=5,
-                progress=False)
+    learner.run(X, y, budget=60, candidate_size=30, acquisition_size=10, recipe="online",
+                replay=5, progress=False)
     # The last step trained on 5 replayed + 10 new rows standing for all 60 labels.
     assert learner.estimator.n_train_ == 60
     assert learner.estimator.optimizer_.param_groups[0]["weight_decay"] == pytest.approx(0.2)
@@ -119,7 +119,8 @@ def test_no_n_train_reaches_a_model_that_does_not_name_it(pool):
             return self.fit(X, y)
 
     ActiveLearner(Spy(), strategies.uniform, random_state=0).run(
-        X, y, budget=20, candidate_size=30, acquisition_size=10, replay=5, progress=False)
+        X, y, budget=20, candidate_size=30, acquisition_size=10, recipe="online", replay=5,
+        progress=False)
     assert seen and all("n_train" not in kwargs for kwargs in seen)
 
 
@@ -237,11 +238,11 @@ RUN_SCRIPT = textwrap.dedent("""
         # Die in the middle of the n-th training step, after its labels were revealed.
         calls = {"n": 0}
         original = ActiveLearner._train_on
-        def dying(self, *args):
+        def dying(self, *args, **kwargs):
             calls["n"] += 1
             if calls["n"] == int(kill_at[6:]):
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(self, *args)
+            return original(self, *args, **kwargs)
         ActiveLearner._train_on = dying
     elif kill_at.startswith("save:"):
         # Die while a checkpoint is being written, before it replaces the old one.
@@ -326,7 +327,8 @@ def test_run_with_a_plain_sklearn_incremental_model(pool):
     X, y, X_eval, y_eval = pool
     learner = ActiveLearner(SGDClassifier(loss="log_loss", random_state=0), strategies.entropy,
                             random_state=0)
-    history = learner.run(X, y, budget=30, n_steps=3, X_eval=X_eval, y_eval=y_eval, progress=False)
+    history = learner.run(X, y, budget=30, recipe="online", n_steps=3, X_eval=X_eval,
+                          y_eval=y_eval, progress=False)
     assert history[-1]["labels"] == 30 and history[-1]["accuracy"] > 0.5
 
 
@@ -350,3 +352,88 @@ def test_a_pretrained_model_scores_the_first_batch(pool):
         learner.run(X, y, budget=10, candidate_size=100, acquisition_size=10, progress=False)
         first[strategy.__name__] = learner.run_state_["labelled"]
     assert first["variance"] != first["uniform"]
+
+
+# -- training recipes and the requery protocol ------------------------------------------
+
+
+class RecordingEpinet(EpinetClassifier):
+    """Records the rows of every partial_fit call."""
+
+    def partial_fit(self, X, y, classes=None, n_train=None, **fit_params):
+        vars(self).setdefault("calls_", []).append((len(y), n_train, fit_params.get("epochs")))
+        return super().partial_fit(X, y, classes=classes, n_train=n_train, **fit_params)
+
+
+def test_replay_recipe_takes_sgd_steps_in_proportion_to_labels(pool):
+    X, y, _, _ = pool
+    estimator = RecordingEpinet(random_state=0, batch_size=16)
+    learner = ActiveLearner(estimator, random_state=0)
+    learner.run(X, y, budget=45, candidate_size=30, acquisition_size=10, steps_per_label=0.5,
+                progress=False)
+    # floor(0.5 * labels) steps owed after each acquisition: 5, 10, 15, 20, 22 in total.
+    assert [rows // 16 for rows, _, _ in estimator.calls_] == [5, 5, 5, 5, 2]
+    assert all(rows % 16 == 0 and epochs == 1 for rows, _, epochs in estimator.calls_)
+    # Each minibatch stands for every label so far (the fixed prior's weight decay).
+    assert [n for _, n, _ in estimator.calls_] == [10, 20, 30, 40, 45]
+    assert learner.run_state_["sgd_steps"] == 22
+
+
+def test_refit_recipe_starts_afresh_on_every_label_each_step(pool):
+    X, y, _, _ = pool
+    estimator = RecordingEpinet(random_state=0, max_epochs=2)
+    learner = ActiveLearner(estimator, random_state=0)
+    learner.run(X, y, budget=20, candidate_size=30, acquisition_size=10, recipe="refit",
+                progress=False)
+    first = estimator.module_
+    learner.run(X, y, budget=30, candidate_size=30, acquisition_size=10, recipe="refit",
+                progress=False)
+    assert estimator.module_ is not first  # re-initialised
+    assert [(rows, epochs) for rows, _, epochs in estimator.calls_] == [(10, 2), (20, 2), (30, 2)]
+    # From scratch means the same fit as a fresh estimator on the same 30 labels.
+    rows = learner.run_state_["labelled"]
+    fresh = EpinetClassifier(random_state=0, max_epochs=2).fit(X[rows], y[rows])
+    np.testing.assert_allclose(estimator.predict_proba(X[:20]), fresh.predict_proba(X[:20]),
+                               atol=1e-5)
+
+
+def test_requery_asks_again_about_rows_already_labelled(pool):
+    X, y, _, _ = pool
+    rng = np.random.default_rng(0)
+    answers = []
+
+    def noisy(rows, indices):
+        labels = np.where(rng.random(len(indices)) < 0.8, y[indices], 1 - y[indices])
+        answers.extend(zip(indices.tolist(), labels.tolist()))
+        return labels
+
+    learner = ActiveLearner(epinet(), strategies.variance, random_state=0)
+    learner.run(X[:20], noisy, budget=100, candidate_size=20, acquisition_size=5, requery=True,
+                classes=[0, 1], progress=False)
+    labelled = learner.run_state_["labelled"]
+    assert len(labelled) == 100 and len(set(labelled)) <= 20  # inputs chosen again
+    assert learner.run_state_["labels"] == [label for _, label in answers]
+    assert len(learner.y_training) == 100
+    with pytest.raises(ValueError, match="requery=True asks the oracle again"):
+        ActiveLearner(epinet()).run(X, y, budget=10, requery=True, progress=False)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(recipe="sgd"), "recipe='sgd' is not a training recipe"),
+    (dict(n_steps=5), "n_steps and replay set the 'online' recipe"),
+    (dict(recipe="refit", replay=3), "n_steps and replay set the 'online' recipe"),
+    (dict(steps_per_label=0), "steps_per_label must be a positive number"),
+    (dict(steps_per_label=float("nan")), "steps_per_label must be a positive number"),
+])
+def test_bad_recipes_are_refused_before_any_label_is_asked(pool, kwargs, message):
+    X, y, _, _ = pool
+    asked = []
+
+    def oracle(rows, indices):
+        asked.extend(indices)
+        return y[indices]
+
+    learner = ActiveLearner(epinet(), random_state=0)
+    with pytest.raises(ValueError, match=message):
+        learner.run(X, oracle, budget=10, classes=[0, 1], progress=False, **kwargs)
+    assert asked == []

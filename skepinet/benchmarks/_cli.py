@@ -38,6 +38,18 @@ def parse_float_list(text):
     return values
 
 
+def _name_list(choices):
+    """An argparse type: comma-separated names, each one of ``choices``."""
+    def parse(text):
+        names = [n.strip() for n in str(text).split(",") if n.strip()]
+        bad = [n for n in names if n not in choices]
+        if not names or bad:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated names from {', '.join(choices)}, got {text!r}")
+        return names
+    return parse
+
+
 def parse_json(text):
     try:
         value = json.loads(text)
@@ -69,17 +81,27 @@ def build_parser():
 
     p = sub.add_parser("testbed", help="synthetic random-MLP testbed (paper section 3)")
     _common(p)
+    p.add_argument("--protocol", type=_name_list(testbed.PROTOCOLS), default=["pool"],
+                   help="comma-separated protocols: pool (each row labelled once, pool >> "
+                        "budget), requery (the reference's bandit protocol: fixed inputs, labels "
+                        "redrawn) (default pool)")
+    p.add_argument("--problem", type=_name_list(testbed.PROBLEMS), default=["standard"],
+                   help="comma-separated problems: standard, heteroscedastic (half the inputs "
+                        "have coin-flip labels) (default standard)")
     p.add_argument("--seeds", type=parse_int_list, default=None, help="problem seeds (default 0-9)")
-    p.add_argument("--temperatures", type=parse_float_list, default=[0.1, 0.5],
-                   help="label-noise temperatures (default 0.1,0.5)")
+    p.add_argument("--temperatures", type=parse_float_list, default=[0.03, 0.1],
+                   help="label-noise temperatures (default 0.03,0.1)")
     p.add_argument("--agents", default=None,
                    help=f"comma-separated agents (default all: {','.join(testbed.AGENTS)})")
-    p.add_argument("--n-pool", type=int, default=None, help="pool size (default 1000)")
+    p.add_argument("--n-pool", type=int, default=None,
+                   help="pool size (default 10000 for pool, 20 x D inputs for requery)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="labels per run (default 1000 for pool, 2000 for requery)")
     p.add_argument("--n-test", type=int, default=None, help="test set size (default 5000)")
     p.add_argument("--input-dim", type=int, default=10, help="input dimension D (default 10)")
     p.add_argument("--n-points", type=int, default=None, help="evaluations per curve (default 20)")
-    p.add_argument("--fractions", type=parse_float_list, default=[0.1, 0.25, 0.5, 1.0],
-                   help="pool fractions for the baseline (default 0.1,0.25,0.5,1)")
+    p.add_argument("--fractions", type=parse_float_list, default=[0.5, 1.0],
+                   help="budget fractions for the baseline (default 0.5,1)")
     p.add_argument("--agent-params", type=parse_json, default=None,
                    help="JSON overrides of the agents' estimator settings")
     p.add_argument("--loop-params", type=parse_json, default=None,
@@ -105,7 +127,10 @@ def build_parser():
                    help="pool fractions for the baseline (default 0.1,0.25,0.5,1)")
     p.add_argument("--pretrained", default=None,
                    help="Hugging Face model name or folder (default: the offline MiniLM)")
-    p.add_argument("--max-length", type=int, default=128, help="tokens per text (default 128)")
+    p.add_argument("--max-length", type=int, default=None,
+                   help="tokens per text (default 128 frozen, 64 finetune)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="labels per run (default the whole pool)")
     p.add_argument("--agent-params", type=parse_json, default=None)
     p.add_argument("--loop-params", type=parse_json, default=None)
     p.add_argument("--grid", type=parse_json, default=None)
@@ -184,12 +209,13 @@ def _sweep_options(args, quick):
 def run_testbed_command(args):
     quick = testbed.QUICK if args.quick else {}
     _fill(args, {"seeds": quick.get("seeds", list(range(10))),
-                 "n_pool": quick.get("n_pool", 1000), "n_test": quick.get("n_test", 5000),
-                 "n_points": quick.get("n_points", 20),
+                 "n_pool": quick.get("n_pool"), "budget": quick.get("budget"),
+                 "n_test": quick.get("n_test", 5000), "n_points": quick.get("n_points", 20),
                  "out": DEFAULT_OUT / ("testbed-quick" if args.quick else "testbed")})
     summary = testbed.run_testbed(
-        args.out, temperatures=args.temperatures, n_pool=args.n_pool, n_test=args.n_test,
-        input_dim=args.input_dim, **_sweep_options(args, quick))
+        args.out, protocols=args.protocol, problems=args.problem,
+        temperatures=args.temperatures, n_pool=args.n_pool, budget=args.budget,
+        n_test=args.n_test, input_dim=args.input_dim, **_sweep_options(args, quick))
     print(testbed.format_summary(summary))
     print(f"results in {args.out}")
     return summary
@@ -205,6 +231,7 @@ def run_glue_command(args):
     n_pool = args.n_pool if args.n_pool is not None else quick.get("n_pool", 2000)
     summary = glue.run_glue(
         args.out, tasks=tasks, data_dir=args.data_dir, mode=args.mode, n_pool=n_pool or None,
+        budget=args.budget,
         n_test=args.n_test if args.n_test is not None else quick.get("n_test"),
         pretrained=args.pretrained, max_length=args.max_length, **_sweep_options(args, quick))
     print(glue.format_summary(summary))

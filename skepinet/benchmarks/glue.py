@@ -23,8 +23,8 @@ import numpy as np
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
 from ._sweep import estimator_settings, run_units
-from .report import (aggregate, epistemic_checks, headline, plot_curves, plot_headline,
-                     write_summary)
+from .report import (aggregate, epistemic_checks, format_protocol_table, headline, plot_curves,
+                     plot_headline, protocol_table, write_protocol_csv, write_summary)
 from .report import format_summary as _format_summary
 from .testbed import (AGENT_PARAMS, AGENTS, LOOP_PARAMS, baseline_labels, make_agent_estimator,
                       label_grid, run_agent, run_baseline)
@@ -35,7 +35,7 @@ __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode
 
 # Head settings on frozen features (the testbed's agent settings).
 GLUE_AGENT_PARAMS = dict(AGENT_PARAMS)
-GLUE_LOOP_PARAMS = dict(LOOP_PARAMS, acquisition_size=20)
+GLUE_LOOP_PARAMS = dict(LOOP_PARAMS["pool"], acquisition_size=20)
 # Heads on frozen features fit in fewer epochs than the testbed's networks (and the pool is
 # twice as large): 24 settings.
 GLUE_BASELINE_GRID = [
@@ -45,15 +45,17 @@ GLUE_BASELINE_GRID = [
      "max_epochs": [30, 100]},
 ]
 # Fine-tuning, as in the paper's appendix C.2: Adam, a small encoder learning rate, gradient
-# norm clipped at 1, 128 tokens; each step labels 32 of 1,000 candidates and trains one epoch on
-# them plus 256 earlier labels.
-FINETUNE_PARAMS = dict(backbone="bert", pooling="cls", max_length=128, encoder_lr=1e-5, lr=1e-3,
-                       batch_size=32, weight_decay=1e-4, gradient_clip=1.0)
-FINETUNE_LOOP_PARAMS = dict(candidate_size=1000, acquisition_size=32, n_steps=1, replay=256)
+# norm clipped at 1; 64 tokens and mean pooling (MiniLM's own) so that a CPU can run it. Each
+# step labels 32 of 256 candidates and takes 8 SGD steps of 32 rows drawn from a replay of every
+# label so far (the reference code's recipe, a quarter step per label).
+FINETUNE_PARAMS = dict(backbone="bert", pooling="mean", max_length=64, encoder_lr=3e-5,
+                       lr=1e-3, batch_size=32, weight_decay=1e-4, gradient_clip=1.0)
+FINETUNE_LOOP_PARAMS = dict(candidate_size=256, acquisition_size=32, recipe="replay",
+                            steps_per_label=0.25)
 FINETUNE_BASELINE_GRID = {"encoder_lr": [1e-5, 3e-5], "max_epochs": [1, 2, 3]}
 METRICS = ["accuracy", "log_loss"]
 QUICK = dict(n_pool=60, n_test=40, seeds=[0], n_points=2, tasks=["sst2"],
-             loop_params={"n_steps": 1, "acquisition_size": 20},
+             loop_params={"acquisition_size": 20},
              grid={"lr": [1e-3], "weight_decay": [1e-2], "batch_size": [32], "max_epochs": [3]})
 
 
@@ -228,8 +230,8 @@ def _load_problem(path):
 
 
 def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=range(3),
-             agents=None, n_pool=2000, n_test=None, n_points=20,
-             fractions=(0.1, 0.25, 0.5, 1.0), pretrained=None, max_length=128,
+             agents=None, n_pool=2000, budget=None, n_test=None, n_points=20,
+             fractions=(0.1, 0.25, 0.5, 1.0), pretrained=None, max_length=None,
              agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
              backend=None, progress=True):
     """Run (or resume) the GLUE sweep and write its results under ``out``.
@@ -250,16 +252,20 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
         Keys of :data:`~skepinet.benchmarks.testbed.AGENTS`; all when ``None``.
     n_pool : int or None (default=2000)
         Training rows forming the pool (``None``: all).
+    budget : int or None (default=None)
+        Labels per run (``None``: the whole pool). The baseline is trained
+        on ``fractions`` of it.
     n_test : int or None (default=None)
         Validation rows scored (``None``: all).
     n_points : int (default=20)
         Evaluations per learning curve.
     fractions : tuple of float
-        Pool fractions the baseline is trained on.
+        Budget fractions the baseline is trained on.
     pretrained : str or None
         Encoder; the offline MiniLM when ``None``.
-    max_length : int (default=128)
-        Tokens per text.
+    max_length : int or None (default=None)
+        Tokens per text: 128 for frozen features, 64 for fine-tuning (its
+        ``FINETUNE_PARAMS``) when ``None``.
     agent_params, loop_params, grid : dict or None
         Overrides of the mode's agent settings, loop settings and baseline
         grid.
@@ -279,8 +285,11 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
     if unknown:
         raise ValueError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
     out = Path(out)
+    if max_length is None:
+        max_length = 128 if mode == "frozen" else FINETUNE_PARAMS["max_length"]
     base_params = GLUE_AGENT_PARAMS if mode == "frozen" else {
-        **FINETUNE_PARAMS, **({"pretrained": pretrained} if pretrained else {})}
+        **FINETUNE_PARAMS, "max_length": max_length,
+        **({"pretrained": pretrained} if pretrained else {})}
     params = {**base_params, **(agent_params or {})}
     loop = {**(GLUE_LOOP_PARAMS if mode == "frozen" else FINETUNE_LOOP_PARAMS),
             **(loop_params or {})}
@@ -294,16 +303,18 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
                                     mode=mode, pretrained=pretrained, max_length=max_length,
                                     cache_dir=out / "features", progress=progress)
         size = len(problem["y_pool"])
-        pools[task] = size
+        if budget is not None and not 0 < budget <= size:
+            raise ValueError(f"budget={budget} must be between 1 and the pool's {size} rows.")
+        pools[task] = size if budget is None else int(budget)
         problem_file = out / "problems" / f"{task}-{mode}.npz"
         _save_problem(problem, problem_file)
-        labels = label_grid(size, n_points, first=loop["acquisition_size"])
+        labels = label_grid(pools[task], n_points, first=loop["acquisition_size"])
         common = dict(task=task, mode=mode, n_pool=size, n_test=len(problem["y_test"]),
                       pretrained=pretrained, max_length=max_length)
         if problem.pop("text_pairs") and mode == "frozen":
             common["pair_features"] = "u, v, |u-v|, u*v"
         for seed in seeds:
-            b_labels = baseline_labels(size, fractions)
+            b_labels = baseline_labels(pools[task], fractions)
             fixed = _baseline_params(params, grid)
             units.append((f"{task}-{mode}", "baseline", seed,
                           dict(common, seed=seed, labels=b_labels, grid=grid, params=fixed,
@@ -324,14 +335,17 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
                                   "accuracy", greater_is_better=True)
     table = headline(curves, baselines, {f"{t}-{mode}": pools[t] for t in tasks}, "accuracy",
                      greater_is_better=True)
+    budgets = {f"{t}-{mode}": pools[t] for t in tasks}
     summary = {
         "settings": dict(tasks=list(tasks), mode=mode, seeds=seeds, agents=agents,
-                         n_pool=pools, n_test=n_test, n_points=n_points,
+                         n_pool=n_pool, budget=pools, n_test=n_test, n_points=n_points,
                          fractions=list(fractions), pretrained=pretrained or "MiniLM (offline)",
                          max_length=max_length, agent_params=params, loop_params=loop, grid=grid,
                          n_index=n_index),
         "wall_time_s": time.perf_counter() - start,
         "curves": curves, "baselines": baselines, "headline": table,
+        "protocols": protocol_table(results, curves, baselines, budgets, "accuracy",
+                                    greater_is_better=True),
         "not_better_at": epistemic_checks(curves, {f"{t}-{mode}": pools[t] for t in tasks},
                                           "accuracy", greater_is_better=True),
     }
@@ -341,6 +355,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
 
 def _write_outputs(out, summary, pools):
     write_summary(out, summary)
+    write_protocol_csv(out / "protocols.csv", summary["protocols"])
     for task, agents in summary["curves"].items():
         plot_curves(out / f"curves_{task}.png", f"{task}: validation accuracy", agents,
                     summary["baselines"][task], "accuracy", ylabel="validation accuracy",
@@ -350,5 +365,6 @@ def _write_outputs(out, summary, pools):
 
 
 def format_summary(summary):
-    """The GLUE headline table and checks as text."""
-    return _format_summary(summary, ["accuracy", "log_loss"])
+    """The GLUE per-task table, headline and checks as text."""
+    return format_protocol_table(summary["protocols"]) + "\n\n" + _format_summary(
+        summary, ["accuracy", "log_loss"])

@@ -28,6 +28,11 @@ __all__ = [
     "format_headline",
     "format_summary",
     "epistemic_checks",
+    "paired_difference",
+    "max_rise",
+    "protocol_table",
+    "format_protocol_table",
+    "write_protocol_csv",
     "write_csv",
     "write_summary",
     "plot_curves",
@@ -269,6 +274,180 @@ def epistemic_checks(curves, n_pool, metric, *, greater_is_better, from_fraction
     return checks
 
 
+def paired_difference(results, task, agent, other, labels, metric):
+    """Mean and standard error over seeds of ``agent`` minus ``other`` at ``labels``.
+
+    Only seeds both agents ran are paired; ``(nan, nan)`` when none are.
+
+    Parameters
+    ----------
+    results : dict
+        ``{(task, agent, seed): records}``.
+    task, agent, other : str
+        The task and the two agents.
+    labels : int
+        The label count compared.
+    metric : str
+        The metric.
+
+    Returns
+    -------
+    mean, se : float
+    n_seeds : int
+    """
+    def at(name):
+        return {seed: r[metric] for (t, a, seed), records in results.items()
+                if t == task and a == name for r in records if r["labels"] == labels}
+
+    mine, theirs = at(agent), at(other)
+    seeds = sorted(set(mine) & set(theirs))
+    if not seeds:
+        return float("nan"), float("nan"), 0
+    mean, se = mean_se([mine[s] - theirs[s] for s in seeds])
+    return mean, se, len(seeds)
+
+
+def max_rise(curve, metric, *, greater_is_better):
+    """How far a mean learning curve ever falls behind its own best so far.
+
+    Returns
+    -------
+    rise : float
+        The largest loss of ``metric`` from the best earlier point (``0``
+        when the curve never gets worse as labels grow).
+    labels : int or None
+        Where that happens.
+    se : float
+        The curve's standard error there.
+    """
+    best, rise, where, se = None, 0.0, None, float("nan")
+    for r in curve:
+        value = r[metric] if greater_is_better else -r[metric]
+        if best is not None and best - value > rise:
+            rise, where, se = best - value, r["labels"], r.get(f"{metric}_se", float("nan"))
+        best = value if best is None else max(best, value)
+    return float(rise), where, float(se)
+
+
+def _value_at(curve, labels, metric):
+    return next((r[metric] for r in curve if r["labels"] == labels), float("nan"))
+
+
+def protocol_table(results, curves, baselines, budgets, metric, *, greater_is_better,
+                   references=("epinet:uniform", "epinet:entropy")):
+    """Per task and agent: the score at the budget, labels to match, paired differences.
+
+    For each agent: its mean ``metric`` at the budget; the labels its mean
+    curve needs to reach the first reference agent's budget score
+    (``to_match_<reference>``) and the tuned baseline's budget score
+    (``to_match_baseline``), as fractions of the budget (``inf``: never);
+    its paired difference to each reference at the budget, over seeds
+    (``minus_<reference>`` mean, ``_se`` and ``_z`` = mean / se, signed so
+    that a positive ``_z`` means the agent is ahead); and the curve's
+    :func:`max_rise`.
+
+    Parameters
+    ----------
+    results : dict
+        ``{(task, agent, seed): records}``.
+    curves, baselines : dict
+        From :func:`aggregate`.
+    budgets : dict
+        ``{task: budget}``.
+    metric : str
+        The metric.
+    greater_is_better : bool
+        Its direction.
+    references : tuple of str
+        Agents compared against.
+
+    Returns
+    -------
+    table : dict
+        ``{task: {'budget', 'targets': {name: score}, 'agents': {agent: row}}}``.
+    """
+    sign = 1.0 if greater_is_better else -1.0
+    table = {}
+    for task, agent_curves in curves.items():
+        budget = budgets[task]
+        targets = {ref: _value_at(agent_curves[ref], budget, metric)
+                   for ref in references if ref in agent_curves}
+        baseline = baselines.get(task) or []
+        if baseline and baseline[-1]["labels"] == budget:
+            targets["baseline"] = baseline[-1][metric]
+        rows = {}
+        for agent, curve in agent_curves.items():
+            labels = [r["labels"] for r in curve]
+            scores = [r[metric] for r in curve]
+            row = {"at_budget": _value_at(curve, budget, metric),
+                   "at_budget_se": _value_at(curve, budget, f"{metric}_se")}
+            for name, target in targets.items():
+                n = labels_to_match(labels, scores, target, greater_is_better=greater_is_better)
+                row[f"to_match_{name}"] = n / budget
+            for ref in references:
+                if ref in agent_curves and ref != agent:
+                    mean, se, n_seeds = paired_difference(results, task, agent, ref, budget,
+                                                          metric)
+                    row[f"minus_{ref}"], row[f"minus_{ref}_se"] = mean, se
+                    row[f"minus_{ref}_z"] = sign * mean / se if se > 0 else float("nan")
+                    row["n_seeds"] = n_seeds
+            row["max_rise"], row["max_rise_at"], row["max_rise_se"] = max_rise(
+                curve, metric, greater_is_better=greater_is_better)
+            rows[agent] = row
+        table[task] = {"budget": budget, "metric": metric, "targets": targets, "agents": rows}
+    return table
+
+
+def _cell(value, fmt="{:.3f}"):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
+
+
+def format_protocol_table(table):
+    """:func:`protocol_table` as text, one block per task."""
+    lines = []
+    for task, entry in table.items():
+        refs = [k[len("to_match_"):] for k in next(iter(entry["agents"].values()), {})
+                if k.startswith("to_match_")]
+        diffs = [k for k in next(iter(entry["agents"].values()), {})
+                 if k.startswith("minus_") and not k.endswith(("_se", "_z"))]
+        for other in entry["agents"].values():
+            diffs += [k for k in other if k.startswith("minus_")
+                      and not k.endswith(("_se", "_z")) and k not in diffs]
+        targets = ", ".join(f"{name} {value:.4f}" for name, value in entry["targets"].items())
+        lines.append(f"{task}: budget {entry['budget']}; {entry['metric']} targets at the "
+                     f"budget: {targets}")
+        width = max(len(a) for a in entry["agents"]) if entry["agents"] else 8
+        header = (f"  {'agent':<{width}} {'at budget':>16} "
+                  + " ".join(f"{'to match ' + r:>22}" for r in refs)
+                  + " " + " ".join(f"{d.replace('minus_', '- '):>26}" for d in diffs)
+                  + f" {'max rise':>9}")
+        lines.append(header)
+        for agent, row in entry["agents"].items():
+            at = f"{_cell(row['at_budget'], '{:.4f}')} ± {_cell(row['at_budget_se'])}"
+            matches = " ".join(f"{format_ratio(row[f'to_match_{r}']):>22}" for r in refs)
+            cells = []
+            for d in diffs:
+                if d in row:
+                    cells.append(f"{row[d]:+.4f} ± {_cell(row[d + '_se'], '{:.4f}')} "
+                                 f"({_cell(row[d + '_z'], '{:+.1f}')}se)")
+                else:
+                    cells.append("-")
+            lines.append(f"  {agent:<{width}} {at:>16} {matches} "
+                         + " ".join(f"{c:>26}" for c in cells) + f" {row['max_rise']:>9.4f}")
+        lines.append("")
+    lines.append("(to match: labels / budget for the mean curve to reach that score; "
+                 "- ref: paired difference at the budget over seeds, (+z se) = ahead)")
+    return "\n".join(lines)
+
+
+def write_protocol_csv(path, table):
+    """Write :func:`protocol_table` as CSV, one row per (task, agent)."""
+    write_csv(path, [dict(task=task, agent=agent, budget=entry["budget"], **row)
+                     for task, entry in table.items() for agent, row in entry["agents"].items()])
+
+
 def format_summary(summary, metrics):
     """A sweep's headline table, baseline targets and checks as text.
 
@@ -284,7 +463,8 @@ def format_summary(summary, metrics):
         full = baseline[-1]
         scores = ", ".join(f"{m.replace('_', '-')} {full[m]:.4f} ± {full[m + '_se']:.4f}"
                            for m in metrics)
-        lines.append(f"{task}: tuned baseline on the full pool: {scores} ({full['n_seeds']} seeds, "
+        lines.append(f"{task}: tuned baseline at {full['labels']} labels: {scores} "
+                     f"({full['n_seeds']} seeds, "
                      f"{json.dumps(full['params'], sort_keys=True)})")
     for name, misses in summary.get("not_better_at", {}).items():
         lost = {other: labels for other, labels in misses.items() if labels}
@@ -313,8 +493,8 @@ def format_headline(table):
                      + f" {format_ratio(gm) if gm is not None else '-':>10}")
     targets = ", ".join(f"{t}: {table['tasks'][t]['metric']} {table['tasks'][t]['target']:.4f}"
                         for t in tasks)
-    lines.append(f"(labels needed to match the baseline's full-data {targets}, "
-                 "as a fraction of the pool)")
+    lines.append(f"(labels needed to match the tuned baseline's {targets}, "
+                 "as a fraction of the labels it had)")
     return "\n".join(lines)
 
 
@@ -407,7 +587,7 @@ def plot_curves(path, title, agents, baseline, metric, *, ylabel=None, n_pool=No
         ax.errorbar(x, y, yerr=se, fmt="o-", color="black", lw=2, ms=4, capsize=2,
                     label="baseline (tuned, random labels)")
         ax.axhline(y[-1], color="black", ls=":", lw=1)
-    ax.set_xlabel("fraction of the pool labelled" if n_pool else "labels used")
+    ax.set_xlabel("fraction of the budget labelled" if n_pool else "labels used")
     ax.set_ylabel(ylabel or metric.replace("_", " "))
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -436,6 +616,6 @@ def plot_headline(path, table, title):
     ax.axvline(1.0, color="black", ls=":", lw=1)
     ax.set_xlim(0, cap * 1.15)
     ax.invert_yaxis()
-    ax.set_xlabel("labels to match the baseline's full-data score / pool size (lower is better)")
+    ax.set_xlabel("labels to match the tuned baseline / its labels (lower is better)")
     ax.set_title(title)
     return save_figure(plt, fig, path)

@@ -5,10 +5,23 @@ ReLU MLP, logits divided by a temperature), a pool of unlabelled inputs and
 a test set. Each *agent* (a skepinet estimator and a query strategy) labels
 the pool online with :meth:`skepinet.ActiveLearner.run` (Algorithm 1) and is
 evaluated on the test set as labels accrue. The *baseline* is trained by
-plain supervised learning on random fractions of the pool, its
+plain supervised learning on random fractions of the budget, its
 hyperparameters picked by :class:`~sklearn.model_selection.GridSearchCV`
 on the test set itself (best in hindsight): an upper bound for any learner
 that does not choose its data.
+
+Two protocols (:data:`PROTOCOLS`) and two problems (:data:`PROBLEMS`):
+
+- ``pool``: a large pool (10,000 rows) and a smaller budget (1,000 labels);
+  each row is labelled once. With budget = pool every agent ends on the
+  same rows, so only a pool much larger than the budget can show a gain.
+- ``requery``: the reference code's bandit protocol (neural_testbed's
+  active-learning experiment): a fixed set of ``20 * D`` inputs whose labels
+  are redrawn each time one is chosen; inputs stay choosable.
+- ``standard``: the paper's random-MLP problem.
+- ``heteroscedastic``: half the inputs get coin-flip labels (see
+  :func:`~skepinet.datasets.make_testbed_classification`'s
+  ``noisy_fraction``), the case where marginal priorities chase noise.
 """
 
 import time
@@ -25,14 +38,17 @@ from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
 from ..strategies import STRATEGIES
 from ._sweep import estimator_settings, run_units
-from .report import (aggregate, epistemic_checks, headline, plot_curves, plot_headline,
-                     write_summary)
+from .report import (aggregate, epistemic_checks, format_protocol_table, headline, plot_curves,
+                     plot_headline, protocol_table, write_protocol_csv, write_summary)
 from .report import format_summary as _format_summary
 
 __all__ = [
     "AGENTS",
     "AGENT_PARAMS",
     "LOOP_PARAMS",
+    "PROTOCOLS",
+    "PROBLEMS",
+    "SIZES",
     "PRIOR_PRECISION",
     "agent_params_for",
     "BASELINE_GRID",
@@ -57,14 +73,25 @@ AGENTS = {
     "ensemble:variance": ("ensemble", "variance"),
 }
 
-# Estimator and loop settings shared by every agent. Tuned on seeds 100-102 (never published):
-# weight decay as a fixed prior (PriorWeightDecay) beat a constant weight decay, which overfits
-# the first labels at temperature 0.5; its precision is set per noise level (see
-# agent_params_for). Candidates: the whole unlabelled pool (candidate_size=None).
+PROTOCOLS = ("pool", "requery")
+#: problem name -> the fraction of inputs with coin-flip labels
+PROBLEMS = {"standard": 0.0, "heteroscedastic": 0.5}
+#: Default sizes per protocol: the requery protocol's inputs are 20 * D (None), as in the
+#: reference code.
+SIZES = {"pool": dict(n_pool=10_000, budget=1000), "requery": dict(n_pool=None, budget=2000)}
+
+# Estimator settings shared by every agent: weight decay as a fixed prior (PriorWeightDecay),
+# its precision set per noise level (agent_params_for). Tuning: benchmarks/results/testbed-tuning.
 AGENT_PARAMS = dict(lr=1e-3, batch_size=128, prior_precision=10.0)
-LOOP_PARAMS = dict(candidate_size=None, acquisition_size=10, n_steps=5, replay=None)
-# Prior precision tuned per temperature on seeds 100-102: noisier labels need a stronger prior.
-PRIOR_PRECISION = {0.1: 10.0, 0.5: 30.0}
+# The loop per protocol: the reference code's recipe (SGD steps on minibatches drawn from a
+# replay of every label so far, one step per label acquired).
+LOOP_PARAMS = {
+    "pool": dict(candidate_size=1000, acquisition_size=10, recipe="replay", steps_per_label=1.0),
+    "requery": dict(candidate_size=None, acquisition_size=5, recipe="replay",
+                    steps_per_label=1.0, requery=True),
+}
+# Prior precision per temperature: noisier labels need a stronger prior.
+PRIOR_PRECISION = {0.03: 10.0, 0.1: 10.0, 0.5: 30.0}
 
 
 def agent_params_for(temperature):
@@ -76,18 +103,26 @@ def agent_params_for(temperature):
     nearest = min(PRIOR_PRECISION, key=lambda t: abs(np.log(t) - np.log(temperature)))
     return dict(AGENT_PARAMS, prior_precision=PRIOR_PRECISION[nearest])
 
-# The baseline's sweep, per data fraction (GridSearchCV over these grids): 30 settings. Small
-# batches get fewer epochs, as they take 4x more steps per epoch.
-BASELINE_GRID = [
-    {"lr": [1e-3, 3e-3], "weight_decay": [1e-3, 1e-2, 1e-1], "batch_size": [32],
-     "max_epochs": [30, 100]},
-    {"lr": [1e-3, 3e-3], "weight_decay": [1e-3, 1e-2, 1e-1], "batch_size": [128],
-     "max_epochs": [30, 100, 300]},
-]
+
+def loop_params_for(protocol):
+    """The loop settings of a protocol (a copy of :data:`LOOP_PARAMS`)."""
+    _check_choice(protocol, PROTOCOLS, "protocol")
+    return dict(LOOP_PARAMS[protocol])
+
+
+def _check_choice(value, choices, name):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not known; choose one of {sorted(choices)}.")
+
+
+# The baseline's sweep, per label count (GridSearchCV): a fixed prior's precision (weight
+# decay precision / n) and the training length, 6 settings.
+BASELINE_GRID = {"prior_precision": [3.0, 10.0, 30.0], "max_epochs": [30, 100],
+                 "lr": [1e-3], "batch_size": [128]}
 
 
 def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=5000,
-                 min_class_fraction=0.1):
+                 noisy_fraction=0.0, min_class_fraction=0.1):
     """One testbed problem: pool, test set and true test probabilities.
 
     A random MLP with a large output bias can give almost every input the
@@ -106,20 +141,23 @@ def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=500
         Input dimension ``D``.
     n_pool, n_test : int (default=1000, 5000)
         Unlabelled pool and test set sizes.
+    noisy_fraction : float (default=0.0)
+        Fraction of inputs with coin-flip labels (a heteroscedastic
+        problem; see :func:`~skepinet.datasets.make_testbed_classification`).
     min_class_fraction : float (default=0.1)
         Redraw problems whose pool has a rarer class than this.
 
     Returns
     -------
     problem : dict
-        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``, ``proba_test``, and
-        ``seed`` (the generator seed actually used).
+        ``X_pool``, ``y_pool``, ``proba_pool``, ``X_test``, ``y_test``,
+        ``proba_test``, and ``seed`` (the generator seed actually used).
     """
     for attempt in range(100):
         used = seed + 10_000 * attempt
         X, y, proba = make_testbed_classification(
-            n_pool + n_test, input_dim=input_dim, temperature=temperature, random_state=used,
-            return_proba=True,
+            n_pool + n_test, input_dim=input_dim, temperature=temperature,
+            noisy_fraction=noisy_fraction, random_state=used, return_proba=True,
         )
         counts = np.bincount(y[:n_pool], minlength=proba.shape[1])
         if counts.min() >= min_class_fraction * n_pool:
@@ -129,8 +167,24 @@ def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=500
             f"no problem with every class at least {min_class_fraction:.0%} of the pool in 100 "
             f"draws from seed {seed}; lower min_class_fraction."
         )
-    return {"X_pool": X[:n_pool], "y_pool": y[:n_pool], "X_test": X[n_pool:],
-            "y_test": y[n_pool:], "proba_test": proba[n_pool:], "seed": used}
+    return {"X_pool": X[:n_pool], "y_pool": y[:n_pool], "proba_pool": proba[:n_pool],
+            "X_test": X[n_pool:], "y_test": y[n_pool:], "proba_test": proba[n_pool:],
+            "seed": used}
+
+
+def draw_labels(proba, rng):
+    """One label per row from its class probabilities."""
+    return (np.cumsum(proba, axis=1) > rng.random((len(proba), 1))).argmax(axis=1)
+
+
+def redraw_oracle(proba, seed):
+    """A callable oracle that draws a fresh label each time a row is asked about."""
+    rng = np.random.default_rng([seed, 2])
+
+    def oracle(rows, indices):
+        return draw_labels(proba[np.asarray(indices)], rng)
+
+    return oracle
 
 
 def label_grid(n_pool, n_points=20, first=10):
@@ -168,15 +222,19 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
     """
     estimator_name, strategy_name = AGENTS[agent]
     params = {**AGENT_PARAMS, **(agent_params or {})}
-    loop = {**LOOP_PARAMS, **(loop_params or {})}
+    loop = {**LOOP_PARAMS["pool"], **(loop_params or {})}
     n_pool = len(problem["X_pool"])
     if loop["candidate_size"] is None:  # score the whole unlabelled pool
         loop["candidate_size"] = n_pool
+    oracle, classes = problem["y_pool"], None
+    if loop.get("requery"):
+        oracle = redraw_oracle(problem["proba_pool"], seed)
+        classes = np.arange(problem["proba_pool"].shape[1])
     estimator = make_agent_estimator(estimator_name, seed, params)
     learner = ActiveLearner(estimator, STRATEGIES[strategy_name], random_state=seed)
     curve = []
     for budget in labels:
-        history = learner.run(problem["X_pool"], problem["y_pool"], budget=budget,
+        history = learner.run(problem["X_pool"], oracle, budget=budget, classes=classes,
                               n_index=n_index, progress=False, **loop)
         record = {"labels": int(budget), "wall_time": history[-1]["wall_time"]}
         record.update(evaluate_enn(estimator, problem["X_test"], problem["y_test"],
@@ -215,7 +273,20 @@ def _fraction_rows(seed, n_pool, n_labels):
     return np.random.default_rng([seed, n_labels]).permutation(n_pool)[:n_labels]
 
 
-def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_jobs=None):
+def _training_set(seed, problem, n_labels, requery):
+    """The baseline's labelled rows: a random subset of the pool, or (requery) random draws
+    of pool inputs with fresh labels."""
+    X_pool, y_pool = problem["X_pool"], problem["y_pool"]
+    if not requery:
+        rows = _fraction_rows(seed, len(X_pool), n_labels)
+        return X_pool[rows], y_pool[rows]
+    rng = np.random.default_rng([seed, n_labels, 3])
+    rows = rng.integers(len(X_pool), size=n_labels)
+    return X_pool[rows], draw_labels(problem["proba_pool"][rows], rng)
+
+
+def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_jobs=None,
+                 requery=False):
     """The tuned supervised baseline on random subsets of the pool.
 
     For each label count, a random subset of the pool of that size is the
@@ -238,6 +309,9 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
         for :func:`make_agent_estimator`.
     n_jobs : int or None (default=None)
         Passed to ``GridSearchCV``.
+    requery : bool (default=False)
+        The requery protocol: train on ``n`` draws of pool inputs (with
+        replacement) whose labels are drawn afresh from ``proba_pool``.
 
     Returns
     -------
@@ -246,15 +320,13 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
         ``accuracy``, ``log_loss``.
     """
     grid = BASELINE_GRID if grid is None else grid
-    X_pool, y_pool = problem["X_pool"], problem["y_pool"]
     X_test, y_test = problem["X_test"], problem["y_test"]
-    n_pool = len(X_pool)
-    X = np.concatenate([X_pool, X_test])
-    y = np.concatenate([y_pool, y_test])
-    test_rows = np.arange(n_pool, len(X))
     records = []
     for n_labels in labels:
-        train_rows = _fraction_rows(seed, n_pool, n_labels)
+        X_train, y_train = _training_set(seed, problem, n_labels, requery)
+        X = np.concatenate([X_train, X_test])
+        y = np.concatenate([y_train, y_test])
+        train_rows, test_rows = np.arange(len(X_train)), np.arange(len(X_train), len(X))
         search = GridSearchCV(
             make_agent_estimator("baseline", seed, estimator_params or {}), grid,
             cv=[(train_rows, test_rows)],
@@ -273,38 +345,61 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
     return records
 
 
-QUICK = dict(n_pool=120, n_test=400, n_points=4, seeds=[0, 1],
-             loop_params={"n_steps": 1, "acquisition_size": 20},
-             grid={"lr": [1e-3], "weight_decay": [1e-2], "batch_size": [32], "max_epochs": [3, 10]})
+QUICK = dict(n_pool=150, budget=60, n_test=400, n_points=3, seeds=[0, 1],
+             loop_params={"acquisition_size": 20, "candidate_size": 60},
+             grid={"prior_precision": [3.0], "max_epochs": [3, 10], "batch_size": [32]})
 METRICS = ["accuracy", "log_loss", "joint_log_loss"]
+REFERENCES = ("epinet:uniform", "epinet:entropy")
 
 
-def _task_name(temperature):
-    return f"testbed-T{temperature:g}"
+def _task_name(protocol, problem, temperature):
+    middle = "" if problem == "standard" else "-hetero"
+    return f"{protocol}{middle}-T{temperature:g}"
 
 
-def baseline_labels(n_pool, fractions):
-    """Label counts of the baseline's subsets, one per fraction of the pool."""
-    return sorted({max(1, int(round(f * n_pool))) for f in fractions})
+def baseline_labels(budget, fractions):
+    """Label counts of the baseline's training sets, one per fraction of the budget."""
+    return sorted({max(1, int(round(f * budget))) for f in fractions})
 
 
-def testbed_units(*, seeds, temperatures, agents, n_pool, n_test, input_dim, n_points,
-                  fractions, agent_params, loop_params, grid, n_index):
+def testbed_tasks(protocols, problems, temperatures, *, input_dim, n_pool=None, budget=None,
+                  n_test):
+    """``{task: (protocol, problem settings, budget)}`` for each protocol, problem and temperature."""
+    tasks = {}
+    for protocol in protocols:
+        _check_choice(protocol, PROTOCOLS, "protocol")
+        size = SIZES[protocol]
+        pool = n_pool if n_pool is not None else size["n_pool"] or 20 * input_dim
+        spend = budget if budget is not None else size["budget"]
+        if protocol == "pool" and spend > pool:
+            raise ValueError(f"budget={spend} exceeds the pool of {pool} rows; pass a larger "
+                             "--n-pool or a smaller --budget.")
+        for problem in problems:
+            _check_choice(problem, PROBLEMS, "problem")
+            for temperature in temperatures:
+                settings = dict(temperature=temperature, input_dim=input_dim, n_pool=pool,
+                                n_test=n_test, noisy_fraction=PROBLEMS[problem])
+                tasks[_task_name(protocol, problem, temperature)] = (protocol, settings, spend)
+    return tasks
+
+
+def testbed_units(tasks, *, seeds, agents, n_points, fractions, agent_params, loop_params, grid,
+                  n_index):
     """The (task, agent, seed, settings, func) units of a testbed sweep."""
     units = []
-    for temperature in temperatures:
-        task = _task_name(temperature)
-        problem_settings = dict(temperature=temperature, input_dim=input_dim, n_pool=n_pool,
-                                n_test=n_test)
-        labels = label_grid(n_pool, n_points)
+    for task, (protocol, problem_settings, budget) in tasks.items():
+        loop = {**loop_params_for(protocol), **loop_params}
+        labels = label_grid(budget, n_points, first=min(10, budget))
+        requery = bool(loop.get("requery"))
+        baseline_at = baseline_labels(budget, fractions)
+        params = {**agent_params_for(problem_settings["temperature"]), **agent_params}
         for seed in seeds:
-            settings = dict(problem_settings, seed=seed, labels=baseline_labels(n_pool, fractions),
-                            grid=grid, estimator=estimator_settings(ESTIMATORS["baseline"]()))
+            settings = dict(problem_settings, seed=seed, labels=baseline_at, grid=grid,
+                            requery=requery,
+                            estimator=estimator_settings(ESTIMATORS["baseline"]()))
             units.append((task, "baseline", seed, settings,
-                          _BaselineUnit(seed, problem_settings, settings["labels"], grid)))
+                          _BaselineUnit(seed, problem_settings, baseline_at, grid, requery)))
             for agent in agents:
-                params = {**agent_params_for(temperature), **agent_params}
-                loop = {**LOOP_PARAMS, **loop_params}
                 settings = dict(problem_settings, seed=seed, labels=labels, agent=agent,
                                 agent_params=params, loop_params=loop, n_index=n_index,
                                 estimator=estimator_settings(
@@ -329,57 +424,79 @@ class _AgentUnit:
 
 
 class _BaselineUnit:
-    def __init__(self, seed, problem_settings, labels, grid):
-        self.args = (seed, problem_settings, labels, grid)
+    def __init__(self, seed, problem_settings, labels, grid, requery=False):
+        self.args = (seed, problem_settings, labels, grid, requery)
 
     def __call__(self):
-        seed, problem_settings, labels, grid = self.args
-        return run_baseline(seed, make_problem(seed, **problem_settings), labels=labels, grid=grid)
+        seed, problem_settings, labels, grid, requery = self.args
+        return run_baseline(seed, make_problem(seed, **problem_settings), labels=labels,
+                            grid=grid, requery=requery)
 
 
-def summarize_testbed(results, *, temperatures, agents, n_pool):
-    """Mean curves, tuned baseline, headline ratios (test log-loss) and the target checks."""
-    curves, baselines = aggregate(results, [_task_name(t) for t in temperatures], agents,
-                                  METRICS, "log_loss", greater_is_better=False,
+def summarize_testbed(results, *, budgets, agents):
+    """Mean curves, tuned baseline, labels-to-match, paired differences and the checks.
+
+    Parameters
+    ----------
+    results : dict
+        ``{(task, agent, seed): records}``.
+    budgets : dict
+        ``{task: budget}``.
+    agents : list of str
+        The agents run.
+    """
+    curves, baselines = aggregate(results, list(budgets), agents, METRICS, "log_loss",
+                                  greater_is_better=False,
                                   baseline_metrics=["accuracy", "log_loss"])
-    table = headline(curves, baselines, {t: n_pool for t in curves}, "log_loss",
-                     greater_is_better=False)
-    checks = epistemic_checks(curves, {t: n_pool for t in curves}, "log_loss",
-                              greater_is_better=False)
+    table = headline(curves, baselines, budgets, "log_loss", greater_is_better=False)
+    checks = epistemic_checks(curves, budgets, "log_loss", greater_is_better=False)
+    protocols = protocol_table(results, curves, baselines, budgets, "log_loss",
+                               greater_is_better=False, references=REFERENCES)
     return {"curves": curves, "baselines": baselines, "headline": table,
-            "not_better_at": checks}
+            "protocols": protocols, "not_better_at": checks}
 
 
-def run_testbed(out, *, seeds=range(10), temperatures=(0.1, 0.5), agents=None, n_pool=1000,
-                n_test=5000, input_dim=10, n_points=20, fractions=(0.1, 0.25, 0.5, 1.0),
-                agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
-                backend=None, progress=True):
+def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range(10),
+                temperatures=(0.03, 0.1), agents=None, n_pool=None, budget=None, n_test=5000,
+                input_dim=10, n_points=20, fractions=(0.5, 1.0), agent_params=None,
+                loop_params=None, grid=None, n_index=100, n_jobs=1, backend=None,
+                progress=True):
     """Run (or resume) the testbed sweep and write its results under ``out``.
 
-    Every (temperature, agent, seed) run is saved under ``out/units`` as it
+    Every (task, agent, seed) run is saved under ``out/units`` as it
     finishes and reused by later calls with the same settings. Writes
-    ``summary.json``, ``headline.csv``, ``curves.csv`` and, with
-    matplotlib, ``curves_T*.png``, ``joint_T*.png`` and ``headline.png``.
+    ``summary.json``, ``headline.csv``, ``protocols.csv``, ``curves.csv``
+    and, with matplotlib, ``curves_<task>.png`` and ``joint_<task>.png``.
 
     Parameters
     ----------
     out : path
         Results folder.
+    protocols : tuple of str (default=('pool',))
+        Of :data:`PROTOCOLS`: ``'pool'`` (each row labelled once, pool much
+        larger than the budget) and ``'requery'`` (the reference code's
+        bandit protocol).
+    problems : tuple of str (default=('standard',))
+        Of :data:`PROBLEMS`: ``'standard'`` and ``'heteroscedastic'``.
     seeds : iterable of int (default=range(10))
         Problem seeds (each a new generating network).
-    temperatures : tuple of float (default=(0.1, 0.5))
+    temperatures : tuple of float (default=(0.03, 0.1))
         Label-noise levels.
     agents : list of str or None (default=None)
         Keys of :data:`AGENTS`; all when ``None``.
-    n_pool, n_test, input_dim : int (default=1000, 5000, 10)
-        Problem sizes.
+    n_pool, budget : int or None (default=None)
+        Pool size and label budget; ``None`` takes the protocol's
+        :data:`SIZES` (pool: 10,000 and 1,000; requery: ``20 * input_dim``
+        inputs and 2,000 labels).
+    n_test, input_dim : int (default=5000, 10)
+        Test set size and input dimension.
     n_points : int (default=20)
         Evaluation points along each learning curve.
     fractions : tuple of float
-        Pool fractions the baseline is trained on.
+        Fractions of the budget the baseline is trained on.
     agent_params, loop_params, grid : dict or None
-        Overrides of :data:`AGENT_PARAMS`, :data:`LOOP_PARAMS`, and the
-        baseline grid (:data:`BASELINE_GRID`).
+        Overrides of :data:`AGENT_PARAMS`, :data:`LOOP_PARAMS` (of every
+        protocol), and the baseline grid (:data:`BASELINE_GRID`).
     n_index : int (default=100)
         Index samples for scoring and the joint log-loss.
     n_jobs : int (default=1)
@@ -392,31 +509,36 @@ def run_testbed(out, *, seeds=range(10), temperatures=(0.1, 0.5), agents=None, n
     Returns
     -------
     summary : dict
-        Settings, mean curves, baseline curves, the headline table and the
-        target checks (also written to ``summary.json``).
+        Settings, mean curves, baseline curves, the headline table, the
+        per-protocol table and the target checks (also in ``summary.json``).
     """
     agents = list(AGENTS) if agents is None else list(agents)
     unknown = sorted(set(agents) - set(AGENTS))
     if unknown:
         raise ValueError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
     seeds, temperatures = [int(s) for s in seeds], [float(t) for t in temperatures]
-    settings = dict(seeds=seeds, temperatures=temperatures, agents=agents, n_pool=n_pool,
-                    n_test=n_test, input_dim=input_dim, n_points=n_points,
-                    fractions=list(fractions),
+    tasks = testbed_tasks(list(protocols), list(problems), temperatures, input_dim=input_dim,
+                          n_pool=n_pool, budget=budget, n_test=n_test)
+    grid = BASELINE_GRID if grid is None else grid
+    settings = dict(seeds=seeds, temperatures=temperatures, agents=agents,
+                    protocols=list(protocols), problems=list(problems),
+                    tasks={task: dict(protocol=p, budget=b, **problem)
+                           for task, (p, problem, b) in tasks.items()},
+                    n_points=n_points, fractions=list(fractions),
                     agent_params={t: {**agent_params_for(t), **(agent_params or {})}
                                   for t in temperatures},
-                    loop_params={**LOOP_PARAMS, **(loop_params or {})},
-                    grid=BASELINE_GRID if grid is None else grid, n_index=n_index)
-    units = testbed_units(seeds=seeds, temperatures=temperatures, agents=agents, n_pool=n_pool,
-                          n_test=n_test, input_dim=input_dim, n_points=n_points,
+                    loop_params={p: {**loop_params_for(p), **(loop_params or {})}
+                                 for p in protocols},
+                    grid=grid, n_index=n_index)
+    units = testbed_units(tasks, seeds=seeds, agents=agents, n_points=n_points,
                           fractions=fractions, agent_params=agent_params or {},
-                          loop_params=loop_params or {}, grid=settings["grid"], n_index=n_index)
+                          loop_params=loop_params or {}, grid=grid, n_index=n_index)
     start = time.perf_counter()
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,
                         desc="testbed runs")
+    budgets = {task: b for task, (_, _, b) in tasks.items()}
     summary = {"settings": settings, "wall_time_s": time.perf_counter() - start,
-               **summarize_testbed(results, temperatures=temperatures, agents=agents,
-                                   n_pool=n_pool)}
+               **summarize_testbed(results, budgets=budgets, agents=agents)}
     write_testbed_outputs(out, summary)
     return summary
 
@@ -425,20 +547,20 @@ def write_testbed_outputs(out, summary):
     """Write the summary JSON, CSV tables and plots of a testbed sweep."""
     out = Path(out)
     write_summary(out, summary)
-    n_pool = summary["settings"]["n_pool"]
+    write_protocol_csv(out / "protocols.csv", summary["protocols"])
     for task, agents in summary["curves"].items():
-        suffix = task.replace("testbed-", "")
-        plot_curves(out / f"curves_{suffix}.png",
-                    f"Testbed, temperature {suffix[1:]}: test log-loss",
+        budget = summary["settings"]["tasks"][task]["budget"]
+        plot_curves(out / f"curves_{task}.png", f"Testbed {task}: test log-loss",
                     agents, summary["baselines"][task], "log_loss", ylabel="test log-loss",
-                    n_pool=n_pool)
-        plot_curves(out / f"joint_{suffix}.png",
-                    f"Testbed, temperature {suffix[1:]}: dyadic joint log-loss (tau=10)",
-                    agents, None, "joint_log_loss", ylabel="joint log-loss", n_pool=n_pool)
+                    n_pool=budget)
+        plot_curves(out / f"joint_{task}.png",
+                    f"Testbed {task}: dyadic joint log-loss (tau=10)",
+                    agents, None, "joint_log_loss", ylabel="joint log-loss", n_pool=budget)
     plot_headline(out / "headline.png", summary["headline"],
-                  "Testbed: labels to match the tuned baseline")
+                  "Testbed: labels to match the tuned baseline at the budget")
 
 
 def format_summary(summary):
-    """The testbed's headline table and checks as text."""
-    return _format_summary(summary, ["log_loss", "accuracy"])
+    """The testbed's per-protocol table, headline and checks as text."""
+    return format_protocol_table(summary["protocols"]) + "\n\n" + _format_summary(
+        summary, ["log_loss", "accuracy"])
