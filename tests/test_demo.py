@@ -1,5 +1,7 @@
 """The README's main job: the demo runs end to end on a small setting."""
 
+import pytest
+
 from skepinet import demo
 
 
@@ -11,7 +13,7 @@ def test_demo_runs_and_reports_uncertainty_and_learning_curves(tmp_path, capsys)
     assert variances[-1] > 3 * variances[0]  # far from the data > near it
 
     curves = result["curves"]
-    assert set(curves) == {"epinet:variance", "epinet:uniform", "epinet:entropy", "full pool"}
+    assert set(curves) == {"epinet:variance", "epinet:uniform", "epinet:entropy"}
     for name in demo.AGENTS:
         (history,) = curves[name]
         assert [r["labels"] for r in history] == [10, 20, 30, 40]
@@ -19,3 +21,16 @@ def test_demo_runs_and_reports_uncertainty_and_learning_curves(tmp_path, capsys)
     assert png.stat().st_size > 10_000 and uncertainty_png.stat().st_size > 10_000
     out = capsys.readouterr().out
     assert "Epistemic uncertainty by distance" in out and "epinet:variance" in out
+    assert "epinet:variance minus uniform at 40 labels" in out
+
+
+def test_paired_difference_and_labels_to_reach():
+    def history(values):
+        return [{"labels": n, "log_loss": v} for n, v in zip((10, 20, 30), values)]
+
+    curves = {"a": [history([0.6, 0.4, 0.3]), history([0.7, 0.5, 0.3])],
+              "b": [history([0.6, 0.5, 0.4]), history([0.7, 0.6, 0.5])]}
+    mean, se = demo.paired_difference(curves, "a", "b", 30)
+    assert mean == pytest.approx(-0.15) and se == pytest.approx(0.05)
+    assert demo.labels_to_reach(curves["a"], 0.45) == 20
+    assert demo.labels_to_reach(curves["b"], 0.3) is None
