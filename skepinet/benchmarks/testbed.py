@@ -84,11 +84,13 @@ SIZES = {"pool": dict(n_pool=10_000, budget=1000), "requery": dict(n_pool=None, 
 # its precision set per noise level (agent_params_for). Tuning: benchmarks/results/testbed-tuning.
 AGENT_PARAMS = dict(lr=1e-3, batch_size=128, prior_precision=10.0)
 # The loop per protocol: the reference code's recipe (SGD steps on minibatches drawn from a
-# replay of every label so far, one step per label acquired).
+# replay of every label so far), one step per label acquired in the pool protocol and four in
+# the requery protocol, where a repeatedly chosen input must be learnt before it stops being
+# chosen (tuning record: benchmarks/results/testbed-tuning/README.md).
 LOOP_PARAMS = {
     "pool": dict(candidate_size=1000, acquisition_size=10, recipe="replay", steps_per_label=1.0),
     "requery": dict(candidate_size=None, acquisition_size=5, recipe="replay",
-                    steps_per_label=1.0, requery=True),
+                    steps_per_label=4.0, requery=True),
 }
 # Prior precision per temperature: noisier labels need a stronger prior.
 PRIOR_PRECISION = {0.03: 10.0, 0.1: 10.0, 0.5: 30.0}
