@@ -57,7 +57,7 @@ def main(argv=None):
     else:
         learner = ActiveLearner(EpinetClassifier(random_state=0, lr=3e-3), variance, random_state=0)
     history = learner.run(X_pool / 16, lambda rows, idx: oracle(rows * 16, idx), budget=args.budget,
-                          candidate_size=50, acquisition_size=5, n_steps=5, classes=CLASSES,
+                          candidate_size=50, acquisition_size=5, steps_per_label=4, classes=CLASSES,
                           X_eval=X_test / 16, y_eval=y_test, checkpoint=args.checkpoint)
     print(history.to_frame().to_string(index=False))
     return learner

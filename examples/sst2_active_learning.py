@@ -39,7 +39,7 @@ def main(argv=None):
                               batch_size=32, random_state=0)
     learner = ActiveLearner(epinet, variance, random_state=0)
     history = learner.run(X_pool, y_pool, budget=args.budget, candidate_size=200,
-                          acquisition_size=20, n_steps=10, X_eval=X_dev, y_eval=y_dev,
+                          acquisition_size=20, steps_per_label=2, X_eval=X_dev, y_eval=y_dev,
                           eval_every=5)
     print(history.to_frame()[["labels", "accuracy", "log_loss"]].dropna().to_string(index=False))
 

@@ -77,9 +77,10 @@ def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert):
     out = tmp_path / "ft"
     summary = run([
         "glue", "--quick", "--mode", "finetune", "--data-dir", str(glue_dir), "--pretrained",
-        tiny_bert, "--agents", "epinet:variance,mlp:entropy", "--n-pool", "24",
+        tiny_bert, "--agents", "epinet:variance,mlp:entropy", "--n-pool", "30", "--budget", "24",
         "--loop-params", '{"acquisition_size": 12, "recipe": "online", "replay": 4}',
-        "--grid", '{"max_epochs": [1], "encoder_lr": [1e-5]}', "--out", str(out), "--no-progress",
+        "--grid", '{"max_epochs": [1], "encoder_lr": [1e-5]}', "--fractions", "0.5,1",
+        "--out", str(out), "--no-progress",
     ])
     assert summary["settings"]["agent_params"]["backbone"] == "bert"
     assert summary["settings"]["agent_params"]["gradient_clip"] == 1.0
@@ -88,6 +89,11 @@ def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert):
     assert [r["labels"] for r in curves["epinet:variance"]] == [12, 24]
     assert 0 <= curves["epinet:variance"][-1]["accuracy"] <= 1
     assert (out / "curves_sst2-finetune.png").exists() and (out / "headline.csv").exists()
+    # The budget (24) is less than the pool (30): the baseline is trained at the budget.
+    assert summary["settings"]["budget"] == {"sst2": 24}
+    assert summary["baselines"]["sst2-finetune"][-1]["labels"] == 24
+    assert "minus_epinet:uniform" not in summary["protocols"]["sst2-finetune"]["agents"][
+        "epinet:variance"]  # uniform was not run
 
 
 @pytest.mark.skipif(not (SHARED_GLUE / "SST-2").is_dir(), reason="GLUE data not found")
@@ -115,6 +121,44 @@ def test_cost_quick_times_every_agent_and_the_peer(tmp_path, tiny_bert, capsys):
         assert json.loads((out / f"cost_{backbone}.json").read_text())["rows"]
     assert "dropout(encoder):variance" in {r["agent"] for r in results["bert"]["rows"]}
     assert "cheaper than MC dropout BALD" in capsys.readouterr().out
+
+
+def test_testbed_requery_protocol_on_the_heteroscedastic_problem(tmp_path):
+    out = tmp_path / "rq"
+    summary = run(["testbed", "--quick", "--protocol", "requery", "--problem", "heteroscedastic",
+                   "--temperatures", "0.1", "--agents", "epinet:variance,epinet:uniform",
+                   "--n-pool", "30", "--budget", "60", "--out", str(out), "--no-progress"])
+    task = summary["settings"]["tasks"]["requery-hetero-T0.1"]
+    assert (task["protocol"], task["n_pool"], task["budget"], task["noisy_fraction"]) == (
+        "requery", 30, 60, 0.5)
+    assert summary["settings"]["loop_params"]["requery"]["requery"] is True
+    curve = summary["curves"]["requery-hetero-T0.1"]["epinet:variance"]
+    assert curve[-1]["labels"] == 60  # twice the inputs: rows were chosen again
+    unit = json.loads(next((out / "units").rglob("epinet_variance/seed0.json")).read_text())
+    assert unit["settings"]["loop_params"]["requery"] is True
+    # The baseline trains on as many fresh draws as the budget, not on the 30 inputs.
+    assert summary["baselines"]["requery-hetero-T0.1"][-1]["labels"] == 60
+
+
+def test_testbed_requery_labels_are_redrawn_and_the_baseline_draws_with_replacement():
+    problem = testbed.make_problem(0, n_pool=20, n_test=10, temperature=0.5)
+    oracle = testbed.redraw_oracle(problem["proba_pool"], seed=0)
+    rows = np.zeros(2000, dtype=int) + 3
+    labels = oracle(None, rows)
+    assert abs(labels.mean() - problem["proba_pool"][3, 1]) < 0.05  # fresh draws of row 3
+    X, y = testbed._training_set(0, problem, 100, requery=True)
+    assert len(X) == 100 and len(np.unique(X, axis=0)) <= 20
+    X, y = testbed._training_set(0, problem, 10, requery=False)
+    assert len(np.unique(X, axis=0)) == 10  # a subset of the pool, each row once
+
+
+def test_testbed_errors_name_the_setting(capsys):
+    with pytest.raises(SystemExit):
+        run(["testbed", "--quick", "--protocol", "bandit"])
+    assert "expected comma-separated names from pool, requery" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(["testbed", "--quick", "--n-pool", "50", "--budget", "100"])
+    assert "budget=100 exceeds the pool of 50 rows" in capsys.readouterr().err
 
 
 def test_degenerate_testbed_problems_are_redrawn():
