@@ -9,6 +9,7 @@ spent. Runs checkpoint atomically, so a killed run resumes where it stopped
 without losing a label or asking for one twice.
 """
 
+import hashlib
 import inspect
 import os
 import tempfile
@@ -22,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .strategies import _is_fitted, _Model, _require_enn, _take_rows, variance
 
-__all__ = ["ActiveLearner", "History", "RECIPES"]
+__all__ = ["ActiveLearner", "History", "RECIPES", "pool_fingerprint"]
 
 
 class History(list):
@@ -106,6 +107,85 @@ def _check_positive_int(value, name, example):
 
 
 RECIPES = ("replay", "online", "refit")
+
+
+def _is_hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _numeric_array(X):
+    """``X`` as a numeric ndarray when it is one (or a numeric DataFrame), else ``None``."""
+    data = X.to_numpy() if hasattr(X, "to_numpy") else X
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biufc":
+        return data
+    return None
+
+
+def pool_fingerprint(X, chunk_rows=65_536):
+    """A short hash of a pool's content, read in chunks of rows.
+
+    Numeric arrays (and DataFrames) hash their bytes, dtype and shape; other
+    pools (texts, sentence pairs) hash each row's ``repr``.
+
+    Parameters
+    ----------
+    X : array-like
+        The pool.
+    chunk_rows : int (default=65536)
+        Rows hashed at a time (bounds the memory of a copy).
+
+    Returns
+    -------
+    fingerprint : str
+        16 hexadecimal digits.
+    """
+    digest = hashlib.sha256()
+    data = _numeric_array(X)
+    if data is not None:
+        digest.update(f"{data.dtype.str}{data.shape}".encode())
+        for start in range(0, len(data), chunk_rows):
+            digest.update(np.ascontiguousarray(data[start:start + chunk_rows]).tobytes())
+    else:
+        digest.update(f"{len(X)}".encode())
+        rows = X.to_numpy() if hasattr(X, "to_numpy") else X
+        for row in rows:
+            digest.update(repr(row.tolist() if hasattr(row, "tolist") else row).encode())
+            digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _check_finite_pool(X, chunk_rows=65_536):
+    data = _numeric_array(X)
+    if data is None:
+        return
+    for start in range(0, len(data), chunk_rows):
+        bad = ~np.isfinite(data[start:start + chunk_rows])
+        if bad.any():
+            row = start + int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
+            raise ValueError(
+                f"X_pool row {row} holds NaN or infinity; drop or impute such rows before "
+                "run(), so that no label is asked for a row the model cannot score."
+            )
+
+
+def _check_checkpoint_folder(checkpoint):
+    if checkpoint is None:
+        return
+    folder = os.path.dirname(os.path.abspath(os.fspath(checkpoint)))
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"checkpoint={os.fspath(checkpoint)!r}: the folder {folder!r} does not exist; "
+            "create it first, so that no answer is asked before it can be saved."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"checkpoint={os.fspath(checkpoint)!r}: the folder {folder!r} is not writable; "
+            "choose a folder you can write to."
+        )
 
 
 def _check_recipe(recipe, steps_per_label, n_steps, replay):
@@ -374,17 +454,28 @@ class ActiveLearner:
                 f"acquisition_size={acquisition_size} exceeds candidate_size={candidate_size}: "
                 "the top n are chosen among N candidates, so n <= N."
             )
+        # Everything is checked before the oracle is asked and before any run state exists,
+        # so a rejected call costs no answer and leaves the learner as it was.
         n_pool = len(X_pool)
         labels_of = self._make_oracle(oracle, n_pool)
-        state = self._resume_or_start(n_pool, budget, oracle, classes)
         if (X_eval is None) != (y_eval is None):
             raise ValueError("pass both X_eval and y_eval, or neither.")
         if replay is not None:
-            replay = _check_positive_int(replay + 1, "replay", 100) - 1
+            if isinstance(replay, bool) or not isinstance(replay, Integral) or replay < 0:
+                raise ValueError(f"replay must be None or a non-negative integer, got "
+                                 f"{replay!r}; e.g. replay=100.")
+        n_index = _check_positive_int(n_index, "n_index", 100)
+        _check_checkpoint_folder(checkpoint)
+        _check_finite_pool(X_pool)
+        fingerprint = pool_fingerprint(X_pool)
+        state = self._resume_or_start(n_pool, budget, oracle, classes, fingerprint)
         train = dict(recipe=recipe, steps_per_label=float(steps_per_label), n_steps=n_steps,
                      replay=replay)
         if state["pending"]:  # labels revealed before a crash, not yet trained on
             self._train_on(X_pool, state, **train)
+            # The step's record was never written: the curve keeps every step.
+            self._log_step(state, state["elapsed"], X_eval, y_eval, eval_every,
+                           final=state["n_labelled"] >= budget)
 
         bar = tqdm(total=budget, initial=state["n_labelled"], unit="label",
                    disable=not progress, desc="labelling")
@@ -421,13 +512,20 @@ class ActiveLearner:
             )
         return lambda rows, indices: labels[indices]
 
-    def _resume_or_start(self, n_pool, budget, oracle, classes):
+    def _resume_or_start(self, n_pool, budget, oracle, classes, fingerprint=None):
         state = self.run_state_
         if state is not None:
             if state["n_pool"] != n_pool:
                 raise ValueError(
                     f"this learner's run was over a pool of {state['n_pool']} rows, not "
                     f"{n_pool}: resume with the same X_pool, or start a new ActiveLearner."
+                )
+            saved = state.get("pool_fingerprint")
+            if saved is not None and fingerprint is not None and saved != fingerprint:
+                raise ValueError(
+                    f"this learner's run was over another pool of {n_pool} rows (fingerprint "
+                    f"{saved}, this X_pool's is {fingerprint}): resume with the same rows in "
+                    "the same order, or start a new ActiveLearner."
                 )
             return state
         if classes is None and not callable(oracle):
@@ -447,6 +545,7 @@ class ActiveLearner:
             "step": 0,
             "elapsed": 0.0,
             "classes": None if classes is None else np.asarray(classes),
+            "pool_fingerprint": fingerprint,
         }
         return state
 
@@ -466,17 +565,36 @@ class ActiveLearner:
         return self.y_training is not None or _is_fitted(self.estimator)
 
     def _record_labels(self, state, chosen, labels):
-        if len(labels) != len(chosen):
-            raise ValueError(
-                f"the oracle returned {len(labels)} labels for {len(chosen)} rows; "
-                "return exactly one label per requested row."
-            )
+        self._check_answers(state, chosen, labels)
         state["unlabelled"][chosen] = False
         state["labelled"].extend(int(i) for i in chosen)
         state["labels"].extend(labels.tolist())
         state["pending"] = [int(i) for i in chosen]
         state["n_labelled"] += len(chosen)
         state["step"] += 1
+
+    def _check_answers(self, state, chosen, labels):
+        """Refuse a wrong answer before anything is recorded, naming its row and value."""
+        if labels.ndim != 1 or len(labels) != len(chosen):
+            raise ValueError(
+                f"the oracle returned {len(labels) if labels.ndim else 'no list of'} labels "
+                f"for {len(chosen)} rows; return exactly one label per requested row. "
+                "Nothing was recorded for this step."
+            )
+        classes = state["classes"]
+        if classes is None:
+            classes = getattr(self.estimator, "classes_", None)
+        if classes is None:
+            return
+        known = set(np.asarray(classes).tolist())
+        for row, label in zip(chosen, labels.tolist()):
+            if not _is_hashable(label) or label not in known:
+                raise ValueError(
+                    f"the oracle answered {label!r} ({type(label).__name__}) for pool row "
+                    f"{int(row)}, which is not one of the classes {sorted(known, key=str)}. "
+                    "Nothing was recorded for this step: answer with one of the classes, of "
+                    "the same type, and call run() again."
+                )
 
     def _train_on(self, X_pool, state, *, recipe, steps_per_label, n_steps, replay):
         n_new = len(state["pending"])

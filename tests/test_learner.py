@@ -437,3 +437,119 @@ def test_bad_recipes_are_refused_before_any_label_is_asked(pool, kwargs, message
     with pytest.raises(ValueError, match=message):
         learner.run(X, oracle, budget=10, classes=[0, 1], progress=False, **kwargs)
     assert asked == []
+
+
+# -- nothing is asked before the inputs are checked; no wrong answer is recorded ---------------
+
+
+@pytest.mark.parametrize("answer", [
+    lambda idx: np.full(len(idx), 7),            # not a class
+    lambda idx: np.array(["0"] * len(idx)),      # a class, but as text
+    lambda idx: None,                            # no answer
+    lambda idx: np.array([None] * len(idx)),     # no answer per row
+    lambda idx: np.zeros(len(idx) - 1, int),     # one answer short
+])
+def test_a_wrong_answer_is_refused_unrecorded_and_the_run_goes_on(pool, tmp_path, answer):
+    X, y, _, _ = pool
+    checkpoint = tmp_path / "run.joblib"
+    learner = ActiveLearner(epinet(), random_state=0)
+    learner.run(X, y, budget=10, candidate_size=30, acquisition_size=5, checkpoint=checkpoint,
+                progress=False)
+    before = copy.deepcopy(learner.run_state_)
+    with pytest.raises(ValueError, match=r"pool row \d+|one label per requested row"):
+        learner.run(X, lambda rows, idx: answer(idx), budget=20, candidate_size=30,
+                    acquisition_size=5, checkpoint=checkpoint, progress=False)
+    state = learner.run_state_
+    assert state["labelled"] == before["labelled"] and state["labels"] == before["labels"]
+    assert state["n_labelled"] == 10 and not state["pending"]
+    # Neither the learner in memory nor its checkpoint is bricked.
+    for resumed in (learner, ActiveLearner.load(checkpoint)):
+        history = resumed.run(X, lambda rows, idx: y[idx], budget=20, candidate_size=30,
+                              acquisition_size=5, progress=False)
+        assert history[-1]["labels"] == 20
+        assert all(label in (0, 1) for label in resumed.run_state_["labels"])
+
+
+def test_the_error_names_the_row_and_the_value(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), random_state=0)
+    with pytest.raises(ValueError, match=r"answered 7 \(int\) for pool row \d+, which is not one "
+                                         r"of the classes \[0, 1\]"):
+        learner.run(X, lambda rows, idx: np.full(len(idx), 7), budget=10, classes=[0, 1],
+                    progress=False)
+
+
+def test_resuming_over_another_pool_of_the_same_size_is_refused(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), random_state=0)
+    learner.run(X, y, budget=10, candidate_size=30, progress=False)
+    with pytest.raises(ValueError, match=r"another pool of 500 rows \(fingerprint [0-9a-f]{16}"):
+        learner.run(X[::-1], y[::-1], budget=20, candidate_size=30, progress=False)
+    assert learner.run_state_["n_labelled"] == 10
+    learner.run(X.copy(), y, budget=20, candidate_size=30, progress=False)  # same content
+    assert learner.run_state_["n_labelled"] == 20
+
+
+def test_pool_fingerprint_reads_content_in_chunks_and_texts_too():
+    from skepinet.learner import pool_fingerprint
+
+    X = np.random.default_rng(0).normal(size=(1000, 3))
+    assert pool_fingerprint(X) == pool_fingerprint(X, chunk_rows=7)
+    assert pool_fingerprint(X) == pool_fingerprint(pd.DataFrame(X))
+    changed = X.copy()
+    changed[999, 2] += 1e-9
+    assert pool_fingerprint(changed) != pool_fingerprint(X)
+    texts = np.array(["a film", "a play"])
+    assert pool_fingerprint(texts) != pool_fingerprint(texts[::-1])
+    assert pool_fingerprint(["a", "b"]) == pool_fingerprint(np.array(["a", "b"]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(checkpoint="/no/such/folder/run.joblib"), "does not exist"),
+    (dict(n_index=0), "n_index must be a positive integer"),
+    (dict(X_eval=np.zeros((3, 6))), "pass both X_eval and y_eval"),
+    (dict(recipe="online", replay=-1), "replay must be None or a non-negative integer"),
+    (dict(pool_nan=True), "X_pool row 7 holds NaN"),
+])
+def test_inputs_are_checked_before_the_oracle_is_asked_and_no_run_state_is_left(
+        pool, kwargs, message):
+    X, y, _, _ = pool
+    if kwargs.pop("pool_nan", False):
+        X = X.copy()
+        X[7, 2] = np.nan
+    asked = []
+
+    def oracle(rows, indices):
+        asked.extend(indices)
+        return y[indices]
+
+    learner = ActiveLearner(epinet(), random_state=0)
+    with pytest.raises(ValueError, match=message):
+        learner.run(X, oracle, budget=10, classes=[0, 1], progress=False, **kwargs)
+    assert asked == [] and learner.run_state_ is None
+    # The next, correct call is not blocked by the rejected one.
+    assert learner.run(pool[0], oracle, budget=10, classes=[0, 1], progress=False)[-1]["labels"] == 10
+
+
+def test_a_resumed_learning_curve_keeps_the_step_pending_at_the_crash(pool, tmp_path,
+                                                                      monkeypatch):
+    X, y, X_eval, y_eval = pool
+    checkpoint = tmp_path / "run.joblib"
+    learner = ActiveLearner(epinet(), random_state=0)
+    original, calls = ActiveLearner._train_on, {"n": 0}
+
+    def crash_on_third(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # after step 3's labels were checkpointed
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ActiveLearner, "_train_on", crash_on_third)
+    run = dict(budget=50, candidate_size=30, acquisition_size=10, X_eval=X_eval, y_eval=y_eval,
+               checkpoint=checkpoint, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        learner.run(X, y, **run)
+    monkeypatch.setattr(ActiveLearner, "_train_on", original)
+    history = ActiveLearner.load(checkpoint).run(X, y, **run)
+    assert [r["labels"] for r in history] == [10, 20, 30, 40, 50]
+    assert all("accuracy" in r for r in history)
