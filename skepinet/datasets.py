@@ -207,9 +207,27 @@ def _read_tsv(path):
     """
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        for fields in reader:
-            if fields:
-                yield reader.line_num, fields
+        try:
+            for fields in reader:
+                if fields:
+                    yield reader.line_num, fields
+        except UnicodeDecodeError as error:
+            line = _first_undecodable_line(path)
+            raise ValueError(
+                f"{path}: line {line} is not valid UTF-8 ({error.reason}); GLUE files are "
+                "UTF-8: re-encode the file or fix that line."
+            ) from None
+
+
+def _first_undecodable_line(path):
+    """The number of the first line of ``path`` that is not valid UTF-8."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def _glue_columns(spec, rows, path):

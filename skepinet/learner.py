@@ -84,6 +84,15 @@ def _stack(a, b):
     return np.concatenate([np.asarray(a), np.asarray(b)])
 
 
+def _check_same_width(X_old, X_new):
+    old, new = np.shape(X_old)[1:] if X_old is not None else None, np.shape(X_new)[1:]
+    if old is not None and old != new and len(old) and len(new):
+        raise ValueError(
+            f"teach() got rows of shape {new} but the learner was taught rows of shape {old}; "
+            "pass rows with the same features as before."
+        )
+
+
 def _names_parameter(func, name):
     """Whether ``func`` takes ``name`` explicitly (``**kwargs`` may forward it anywhere)."""
     try:
@@ -204,6 +213,19 @@ def _check_recipe(recipe, steps_per_label, n_steps, replay):
         )
 
 
+def _fsync_folder(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows, where folders cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class ActiveLearner:
     """A pool-based active learner with modAL's interface.
 
@@ -283,6 +305,7 @@ class ActiveLearner:
         -------
         self : ActiveLearner
         """
+        _check_same_width(self.X_training, X)
         X_all, y_all = _stack(self.X_training, X), _stack(self.y_training, y)
         if only_new:
             if not hasattr(self.estimator, "partial_fit"):
@@ -684,11 +707,16 @@ class ActiveLearner:
         folder = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".skepinet-", suffix=".tmp")
         try:
+            # mkstemp creates 0600; a checkpoint gets the mode of any file the user makes.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
             with os.fdopen(fd, "wb") as f:
                 joblib.dump(self, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+            _fsync_folder(folder)  # the rename itself survives a power cut
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)

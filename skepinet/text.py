@@ -61,7 +61,16 @@ def resolve_pretrained(pretrained):
     """Map ``None`` (or the package name) to the offline MiniLM; pass others through."""
     if pretrained is None or pretrained == DEFAULT_PRETRAINED:
         return default_pretrained_path()
-    return os.fspath(pretrained)
+    path = os.fspath(pretrained)
+    # A path (absolute, relative or ~) that is not there is a typo, not a hub model name.
+    if (os.path.isabs(path) or path.startswith((".", "~"))) and not os.path.exists(
+            os.path.expanduser(path)):
+        raise ValueError(
+            f"pretrained={path!r}: no such folder. Pass a folder holding a Hugging Face model "
+            "(config.json and weights), a model name such as 'bert-base-uncased', or None for "
+            "the offline MiniLM."
+        )
+    return path
 
 
 def _require_transformers():

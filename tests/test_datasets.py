@@ -60,3 +60,13 @@ def test_heteroscedastic_problem_has_coin_flips_on_a_fraction_of_inputs():
     np.testing.assert_array_equal(y0, y1)
     with pytest.raises(ValueError, match="noisy_fraction must be in"):
         make_testbed_classification(10, noisy_fraction=1.0)
+
+
+def test_load_glue_names_the_file_and_line_of_invalid_utf8(tmp_path):
+    from skepinet.datasets import load_glue
+
+    folder = tmp_path / "SST-2"
+    folder.mkdir()
+    (folder / "train.tsv").write_bytes(b"sentence\tlabel\ngood film\t1\nbad \xff film\t0\n")
+    with pytest.raises(ValueError, match=r"train\.tsv: line 3 is not valid UTF-8"):
+        load_glue("sst2", tmp_path, split="train")

@@ -553,3 +553,22 @@ def test_a_resumed_learning_curve_keeps_the_step_pending_at_the_crash(pool, tmp_
     history = ActiveLearner.load(checkpoint).run(X, y, **run)
     assert [r["labels"] for r in history] == [10, 20, 30, 40, 50]
     assert all("accuracy" in r for r in history)
+
+
+def test_teach_refuses_rows_of_another_width_clearly(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), X_training=X[:20], y_training=y[:20])
+    with pytest.raises(ValueError, match=r"teach\(\) got rows of shape \(3,\) but the learner "
+                                         r"was taught rows of shape \(6,\)"):
+        learner.teach(X[20:30, :3], y[20:30], only_new=True)
+    assert len(learner.X_training) == 20
+
+
+def test_checkpoints_get_the_users_file_mode(pool, tmp_path):
+    X, y, _, _ = pool
+    learner = ActiveLearner(epinet(), random_state=0)
+    learner.run(X, y, budget=10, candidate_size=30, progress=False,
+                checkpoint=tmp_path / "run.joblib")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(tmp_path / "run.joblib").st_mode & 0o777 == 0o666 & ~umask

@@ -220,3 +220,11 @@ def test_ensemble_with_independent_encoders(tiny_bert, data):
     assert joint.shape == (9, 6, 2) and np.ptp(joint, axis=0).max() > 1e-4
     with pytest.raises(ValueError, match="shared_encoder=False .* freeze_encoder=False"):
         bert(EnsembleClassifier, tiny_bert, shared_encoder=False, freeze_encoder=True).fit(texts, y)
+
+
+def test_a_missing_pretrained_folder_is_named_not_sent_to_the_hub():
+    from skepinet.text import resolve_pretrained
+
+    with pytest.raises(ValueError, match=r"pretrained='/missing/dir': no such folder"):
+        resolve_pretrained("/missing/dir")
+    assert resolve_pretrained("bert-base-uncased") == "bert-base-uncased"  # a hub name
