@@ -105,9 +105,14 @@ def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, 
     proba /= proba.sum(axis=1, keepdims=True)
     if noisy_fraction > 0:
         proba = _blend_coin_flips(proba, X, noisy_fraction, np.random.default_rng([seed, 1]))
-    y = (proba.cumsum(axis=1) > rng.random((n_samples, 1))).argmax(axis=1)
+    y = draw_labels(proba, rng)
     X, y = X.astype(np.float32), y.astype(np.int64)
     return (X, y, proba) if return_proba else (X, y)
+
+
+def draw_labels(proba, rng):
+    """One label per row, drawn from its class probabilities with ``rng`` (a Generator)."""
+    return (np.cumsum(proba, axis=1) > rng.random((len(proba), 1))).argmax(axis=1)
 
 
 def _blend_coin_flips(proba, X, noisy_fraction, rng, edge=0.1):

@@ -31,6 +31,7 @@ from joblib import Parallel, delayed
 from .datasets import make_testbed_classification
 from .estimators import BaselineClassifier, EpinetClassifier
 from .learner import ActiveLearner
+from .metrics import labels_to_match
 from .priorities import bald as bald_score, variance as variance_score
 from .strategies import entropy, uniform, variance
 
@@ -199,7 +200,9 @@ def paired_difference(curves, agent, other, labels, metric="log_loss"):
 def labels_to_reach(histories, target, metric="log_loss"):
     """Labels at which the seed-mean curve first reaches ``target`` (lower is better), or None."""
     labels = sorted({r["labels"] for r in histories[0] if metric in r})
-    return next((n for n in labels if _mean_at(histories, n, metric) <= target), None)
+    n = labels_to_match(labels, [_mean_at(histories, n, metric) for n in labels], target,
+                        greater_is_better=False)
+    return None if np.isinf(n) else int(n)
 
 
 def _print_table(curves, checkpoints, budget):

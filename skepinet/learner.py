@@ -622,7 +622,6 @@ class ActiveLearner:
     def _train_on(self, X_pool, state, *, recipe, steps_per_label, n_steps, replay):
         n_new = len(state["pending"])
         n_labelled = len(state["labelled"])
-        epochs = n_steps
         if recipe == "replay":
             positions, epochs = self._replay_minibatches(state, steps_per_label), 1
         elif recipe == "refit":
@@ -634,6 +633,7 @@ class ActiveLearner:
             if replay is not None and replay < n_old:
                 old = np.sort(self.rng_.choice(n_old, size=replay, replace=False))
             positions = np.concatenate([old, np.arange(n_old, n_labelled)]).astype(int)
+            epochs = n_steps
         if len(positions):
             self._partial_fit(_take_rows(X_pool, np.asarray(state["labelled"])[positions]),
                               np.asarray(state["labels"])[positions], epochs, state)
@@ -644,11 +644,12 @@ class ActiveLearner:
 
     def _replay_minibatches(self, state, steps_per_label):
         """Rows (positions in the labels) of this step's SGD minibatches, drawn with replacement."""
-        n_labelled = len(state["labelled"])
-        # Steps owed so far, minus steps taken: fractions of a step carry over.
-        owed = int(np.floor(steps_per_label * n_labelled + 1e-9)) - state.get("sgd_steps", 0)
-        n_batches = max(owed, 1 if state.get("sgd_steps", 0) == 0 else 0)
-        state["sgd_steps"] = state.get("sgd_steps", 0) + n_batches
+        n_labelled, taken = len(state["labelled"]), state.get("sgd_steps", 0)
+        # Steps owed so far, minus steps taken: fractions of a step carry over (but the
+        # first acquisition always trains).
+        owed = int(np.floor(steps_per_label * n_labelled + 1e-9)) - taken
+        n_batches = max(owed, int(taken == 0))
+        state["sgd_steps"] = taken + n_batches
         batch_size = getattr(self.estimator, "batch_size", None)
         batch_size = batch_size if isinstance(batch_size, Integral) and batch_size > 0 else 128
         return self.rng_.integers(n_labelled, size=n_batches * batch_size)

@@ -418,6 +418,17 @@ def test_requery_asks_again_about_rows_already_labelled(pool):
         ActiveLearner(epinet()).run(X, y, budget=10, requery=True, progress=False)
 
 
+def recording_oracle(y):
+    """An oracle answering from ``y``, and the list of rows it was asked about."""
+    asked = []
+
+    def oracle(rows, indices):
+        asked.extend(indices)
+        return y[indices]
+
+    return oracle, asked
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(recipe="sgd"), "recipe='sgd' is not a training recipe"),
     (dict(n_steps=5), "n_steps and replay set the 'online' recipe"),
@@ -427,12 +438,7 @@ def test_requery_asks_again_about_rows_already_labelled(pool):
 ])
 def test_bad_recipes_are_refused_before_any_label_is_asked(pool, kwargs, message):
     X, y, _, _ = pool
-    asked = []
-
-    def oracle(rows, indices):
-        asked.extend(indices)
-        return y[indices]
-
+    oracle, asked = recording_oracle(y)
     learner = ActiveLearner(epinet(), random_state=0)
     with pytest.raises(ValueError, match=message):
         learner.run(X, oracle, budget=10, classes=[0, 1], progress=False, **kwargs)
@@ -517,12 +523,7 @@ def test_inputs_are_checked_before_the_oracle_is_asked_and_no_run_state_is_left(
     if kwargs.pop("pool_nan", False):
         X = X.copy()
         X[7, 2] = np.nan
-    asked = []
-
-    def oracle(rows, indices):
-        asked.extend(indices)
-        return y[indices]
-
+    oracle, asked = recording_oracle(y)
     learner = ActiveLearner(epinet(), random_state=0)
     with pytest.raises(ValueError, match=message):
         learner.run(X, oracle, budget=10, classes=[0, 1], progress=False, **kwargs)

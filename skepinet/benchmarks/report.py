@@ -408,13 +408,9 @@ def format_protocol_table(table):
     """:func:`protocol_table` as text, one block per task."""
     lines = []
     for task, entry in table.items():
-        refs = [k[len("to_match_"):] for k in next(iter(entry["agents"].values()), {})
-                if k.startswith("to_match_")]
-        diffs = [k for k in next(iter(entry["agents"].values()), {})
-                 if k.startswith("minus_") and not k.endswith(("_se", "_z"))]
-        for other in entry["agents"].values():
-            diffs += [k for k in other if k.startswith("minus_")
-                      and not k.endswith(("_se", "_z")) and k not in diffs]
+        keys = list(dict.fromkeys(k for row in entry["agents"].values() for k in row))
+        refs = [k[len("to_match_"):] for k in keys if k.startswith("to_match_")]
+        diffs = [k for k in keys if k.startswith("minus_") and not k.endswith(("_se", "_z"))]
         targets = ", ".join(f"{name} {value:.4f}" for name, value in entry["targets"].items())
         lines.append(f"{task}: budget {entry['budget']}; {entry['metric']} targets at the "
                      f"budget: {targets}")

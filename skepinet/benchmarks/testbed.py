@@ -32,7 +32,7 @@ from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import GradientNormClipping
 
 from ..callbacks import PriorWeightDecay
-from ..datasets import make_testbed_classification
+from ..datasets import draw_labels, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
@@ -172,11 +172,6 @@ def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=500
     return {"X_pool": X[:n_pool], "y_pool": y[:n_pool], "proba_pool": proba[:n_pool],
             "X_test": X[n_pool:], "y_test": y[n_pool:], "proba_test": proba[n_pool:],
             "seed": used}
-
-
-def draw_labels(proba, rng):
-    """One label per row from its class probabilities."""
-    return (np.cumsum(proba, axis=1) > rng.random((len(proba), 1))).argmax(axis=1)
 
 
 def redraw_oracle(proba, seed):
