@@ -35,6 +35,7 @@ setup(
         "skorch>=1.1",
         "joblib>=1.4",
         "tqdm>=4.60",
+        "safetensors>=0.4",
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": [

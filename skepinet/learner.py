@@ -5,22 +5,25 @@
 that works on current scikit-learn, numpy and pandas. Its :meth:`~ActiveLearner.run`
 method is Osband et al.'s Algorithm 1: draw ``N`` candidates, score them,
 reveal the top ``n`` labels, train online; repeat until the label budget is
-spent. Runs checkpoint atomically, so a killed run resumes where it stopped
-without losing a label or asking for one twice.
+spent. Every answer is written to a journal as it arrives, and runs checkpoint
+atomically in a format that is safe to load (:mod:`skepinet.persistence`),
+so a killed run resumes where it stopped without losing a label or asking
+for one twice.
 """
 
 import hashlib
 import inspect
 import os
-import tempfile
+import shutil
 import time
 from numbers import Integral, Real
 
-import joblib
 import numpy as np
 from sklearn.metrics import accuracy_score, log_loss
 from tqdm.auto import tqdm
 
+from . import persistence
+from .journal import AnswerJournal, read_journal
 from .strategies import _is_fitted, _Model, _require_enn, _take_rows, variance
 
 __all__ = ["ActiveLearner", "History", "RECIPES", "pool_fingerprint"]
@@ -181,19 +184,89 @@ def _check_finite_pool(X, chunk_rows=65_536):
             )
 
 
-def _check_checkpoint_folder(checkpoint):
-    if checkpoint is None:
+def _check_checkpoint_folder(path, name="checkpoint"):
+    if path is None:
         return
-    folder = os.path.dirname(os.path.abspath(os.fspath(checkpoint)))
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(folder):
         raise ValueError(
-            f"checkpoint={os.fspath(checkpoint)!r}: the folder {folder!r} does not exist; "
+            f"{name}={os.fspath(path)!r}: the folder {folder!r} does not exist; "
             "create it first, so that no answer is asked before it can be saved."
         )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(
-            f"checkpoint={os.fspath(checkpoint)!r}: the folder {folder!r} is not writable; "
+            f"{name}={os.fspath(path)!r}: the folder {folder!r} is not writable; "
             "choose a folder you can write to."
+        )
+
+
+def _journal_path(journal, checkpoint):
+    if journal is not None:
+        return os.fspath(journal)
+    return None if checkpoint is None else os.fspath(checkpoint) + ".journal.jsonl"
+
+
+def _refuse_to_overwrite_a_run(checkpoint):
+    """A fresh learner must not replace a checkpoint that holds someone's answers."""
+    if not os.path.exists(checkpoint):
+        return
+    state = persistence.read_manifest(checkpoint)["learner"]["run_state"]
+    if state is not None:
+        raise ValueError(
+            f"checkpoint={os.fspath(checkpoint)!r} already holds a run with "
+            f"{state['n_labelled']} labels, and this learner has none. Resume it with "
+            "ActiveLearner.load(checkpoint).run(...), or pass another checkpoint path."
+        )
+
+
+def _banked_answers(journal, fingerprint, state):
+    """Answers in the journal that the run state does not hold yet, by step.
+
+    Returns ``{step: {"rows": [...] or None, "answers": {row: label}}}``.
+    """
+    banked, counts = {}, {}
+    for row in state["labelled"]:
+        counts[row] = counts.get(row, 0) + 1
+    # Rows asked once (with requery a row may hold several different answers).
+    known = {r: y for r, y in zip(state["labelled"], state["labels"]) if counts[r] == 1}
+    for record in read_journal(journal):
+        if record.get("pool") != fingerprint:
+            raise ValueError(
+                f"the journal {journal} holds answers about another pool (fingerprint "
+                f"{record.get('pool')}, this X_pool's is {fingerprint}): resume with the same "
+                "rows in the same order, or pass another journal (or checkpoint) path."
+            )
+        step = record["step"]
+        if step <= state["step"]:
+            # Already in the run state; a disagreement means another run's journal.
+            row = record.get("row")
+            if record["event"] == "answer" and row in known and known[row] != record["label"]:
+                raise ValueError(
+                    f"the journal {journal} says pool row {row} was answered "
+                    f"{record['label']!r}, the checkpoint says {known[row]!r}: they belong to "
+                    "different runs. Pass the journal of this checkpoint."
+                )
+            continue
+        entry = banked.setdefault(step, {"rows": None, "answers": {}})
+        if record["event"] == "ask":
+            entry["rows"] = [int(r) for r in record["rows"]]
+        else:
+            entry["answers"][int(record["row"])] = record["label"]
+    return banked
+
+
+def _check_free_space(checkpoint, X_pool, labels_left):
+    """Refuse a run whose checkpoints and journal would not fit on the disk."""
+    data = _numeric_array(X_pool)
+    row_bytes = data.nbytes / max(len(data), 1) if data is not None else 1_000
+    # Each label adds a row to the checkpoint, and an answer line to the journal.
+    needed = os.path.getsize(checkpoint) + labels_left * (row_bytes + 400)
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(checkpoint))).free
+    if free < needed:
+        raise OSError(
+            f"the disk holding checkpoint={os.fspath(checkpoint)!r} has {free / 1e6:.1f} MB "
+            f"free, and this run's checkpoints and journal need about {needed / 1e6:.1f} MB; "
+            "free some space or checkpoint elsewhere. Nothing was asked."
         )
 
 
@@ -213,17 +286,31 @@ def _check_recipe(recipe, steps_per_label, n_steps, replay):
         )
 
 
-def _fsync_folder(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows, where folders cannot be opened
+def _is_iterator(result):
+    return hasattr(result, "__next__") and not isinstance(result, np.ndarray)
+
+
+def _check_answer_count(labels, rows):
+    if labels.ndim != 1 or len(labels) != len(rows):
+        raise ValueError(
+            f"the oracle returned {len(labels) if labels.ndim else 'no list of'} labels "
+            f"for {len(rows)} rows; return exactly one label per requested row. "
+            "Nothing was recorded for this step."
+        )
+
+
+def _check_answer(known, row, label, saved=0):
+    """Refuse a wrong answer before it is recorded, naming its row and value."""
+    if known is None:
         return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    if not _is_hashable(label) or label not in known:
+        kept = (f" The {saved} answers before it are saved and will not be asked again."
+                if saved else " Nothing was recorded for this step.")
+        raise ValueError(
+            f"the oracle answered {label!r} ({type(label).__name__}) for pool row {int(row)}, "
+            f"which is not one of the classes {sorted(known, key=str)}.{kept} Answer with one "
+            "of the classes, of the same type, and call run() again."
+        )
 
 
 class ActiveLearner:
@@ -380,7 +467,7 @@ class ActiveLearner:
     def run(self, X_pool, oracle, budget, *, candidate_size=100, acquisition_size=10,
             recipe="replay", steps_per_label=1.0, n_steps=1, replay=None, requery=False,
             n_index=100, classes=None, X_eval=None, y_eval=None, eval_every=1,
-            checkpoint=None, progress=True):
+            checkpoint=None, journal=None, progress=True):
         """Label up to ``budget`` rows of ``X_pool`` online (paper Algorithm 1).
 
         At each step: draw ``candidate_size`` (N) unlabelled rows uniformly
@@ -411,7 +498,10 @@ class ActiveLearner:
             Unlabelled inputs.
         oracle : array-like of shape (n_pool,) or callable
             The labels of ``X_pool``, or ``oracle(rows, indices) -> labels``
-            (e.g. a function that asks a person).
+            (e.g. a function that asks a person). A callable may also
+            *yield* the labels one at a time (a generator): each answer is
+            then checked and journalled as it arrives, so a person answering
+            row by row loses nothing when the process dies mid-batch.
         budget : int
             Labels to reveal in total (including earlier runs of a resumed
             learner).
@@ -445,8 +535,17 @@ class ActiveLearner:
         eval_every : int (default=1)
             Evaluate every this many steps (and at the end).
         checkpoint : str, path or None (default=None)
-            Save the learner here, atomically, after every acquisition;
-            ``ActiveLearner.load(checkpoint).run(...)`` resumes.
+            Save the learner here, atomically and in the safe format, at the
+            start and after every acquisition;
+            ``ActiveLearner.load(checkpoint).run(...)`` resumes. A file that
+            already holds a run is not overwritten by a fresh learner.
+        journal : str, path or None (default=None)
+            The answer journal (:mod:`skepinet.journal`): every answer is
+            appended and fsynced here as it arrives, and replayed when the
+            run resumes, so no answer is lost or asked twice whenever the
+            process dies. Defaults to ``<checkpoint>.journal.jsonl`` with a
+            checkpoint; give a path to journal without one (a fresh learner
+            with the same ``random_state`` then replays the answers).
         progress : bool (default=True)
             Show a progress bar of labels used.
 
@@ -488,10 +587,14 @@ class ActiveLearner:
                 raise ValueError(f"replay must be None or a non-negative integer, got "
                                  f"{replay!r}; e.g. replay=100.")
         n_index = _check_positive_int(n_index, "n_index", 100)
+        journal = _journal_path(journal, checkpoint)
         _check_checkpoint_folder(checkpoint)
+        _check_checkpoint_folder(journal, "journal")
         _check_finite_pool(X_pool)
         fingerprint = pool_fingerprint(X_pool)
-        state = self._resume_or_start(n_pool, budget, oracle, classes, fingerprint)
+        state, banked = self._prepare_run(n_pool, budget, oracle, classes, fingerprint,
+                                          checkpoint, journal, X_pool)
+        answers = None if journal is None else AnswerJournal(journal, fingerprint)
         train = dict(recipe=recipe, steps_per_label=float(steps_per_label), n_steps=n_steps,
                      replay=replay)
         if state["pending"]:  # labels revealed before a crash, not yet trained on
@@ -505,10 +608,19 @@ class ActiveLearner:
         start = time.perf_counter() - state["elapsed"]
         try:
             while state["n_labelled"] < budget and (requery or state["unlabelled"].any()):
-                chosen = self._acquire(X_pool, state, candidate_size,
-                                       min(acquisition_size, budget - state["n_labelled"]), n_index,
-                                       requery)
-                labels = labels_of(_take_rows(X_pool, chosen), chosen)
+                step = state["step"] + 1
+                rng_before = self.rng_.bit_generator.state
+                try:
+                    chosen = self._acquire(X_pool, state, candidate_size,
+                                           min(acquisition_size, budget - state["n_labelled"]),
+                                           n_index, requery)
+                    chosen, labels = self._ask(X_pool, state, step, chosen, labels_of,
+                                               banked.pop(step, None), answers)
+                except BaseException:
+                    # Nothing was recorded: the next call draws the same candidates again
+                    # (and the journal already pins this step's rows and answers).
+                    self.rng_.bit_generator.state = rng_before
+                    raise
                 self._record_labels(state, chosen, labels)
                 state["elapsed"] = time.perf_counter() - start
                 if checkpoint is not None:
@@ -523,6 +635,25 @@ class ActiveLearner:
         if checkpoint is not None:
             self.save(checkpoint)
         return self.history_
+
+    def _prepare_run(self, n_pool, budget, oracle, classes, fingerprint, checkpoint, journal,
+                     X_pool):
+        """Run state, answers banked in the journal, and a first checkpoint; or no change."""
+        previous = self.run_state_
+        if previous is None and checkpoint is not None:
+            _refuse_to_overwrite_a_run(checkpoint)
+        try:
+            state = self._resume_or_start(n_pool, budget, oracle, classes, fingerprint)
+            banked = {} if journal is None else _banked_answers(journal, fingerprint, state)
+            if checkpoint is not None:
+                # Proves the folder takes the file and the learner stores safely, before
+                # anyone is asked; then the disk must hold the run's growth too.
+                self.save(checkpoint)
+                _check_free_space(checkpoint, X_pool, budget - state["n_labelled"])
+        except BaseException:
+            self.run_state_ = previous
+            raise
+        return state, banked
 
     def _make_oracle(self, oracle, n_pool):
         if callable(oracle):
@@ -587,37 +718,68 @@ class ActiveLearner:
     def _is_trained(self):
         return self.y_training is not None or _is_fitted(self.estimator)
 
+    def _ask(self, X_pool, state, step, chosen, labels_of, banked, journal):
+        """The labels of ``chosen``: from the journal when it has them, else from the oracle.
+
+        Every answer is checked, then journalled, before the next is taken.
+        Returns the rows asked (the journal's, for a step begun before a
+        crash) and their labels.
+        """
+        if banked is not None and banked["rows"] is not None:
+            chosen = np.asarray(banked["rows"])
+        elif journal is not None:
+            journal.ask(step, chosen)
+        answers = {} if banked is None else dict(banked["answers"])
+        missing = np.asarray([r for r in chosen if int(r) not in answers], dtype=int)
+        if len(missing):
+            known = self._known_classes(state)
+            result = labels_of(_take_rows(X_pool, missing), missing)
+            if _is_iterator(result):
+                self._take_answers_one_by_one(result, missing, step, known, journal, answers)
+            else:
+                labels = np.asarray(result)
+                _check_answer_count(labels, missing)
+                for row, label in zip(missing, labels.tolist()):
+                    _check_answer(known, row, label)
+                if journal is not None:
+                    journal.answer(step, missing, labels.tolist())
+                answers.update(zip(missing.tolist(), labels.tolist()))
+        return chosen, np.asarray([answers[int(r)] for r in chosen])
+
+    def _take_answers_one_by_one(self, result, missing, step, known, journal, answers):
+        given = 0
+        try:
+            for row, label in zip(missing.tolist(), result):
+                label = label.item() if isinstance(label, np.generic) else label
+                _check_answer(known, row, label, saved=given)
+                if journal is not None:
+                    journal.answer(step, [row], [label])
+                answers[row] = label
+                given += 1
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if given < len(missing):
+            raise ValueError(
+                f"the oracle yielded {given} labels for {len(missing)} rows; yield exactly one "
+                "label per requested row. The answers given are saved and will not be asked "
+                "again."
+            )
+
+    def _known_classes(self, state):
+        classes = state["classes"]
+        if classes is None:
+            classes = getattr(self.estimator, "classes_", None)
+        return None if classes is None else set(np.asarray(classes).tolist())
+
     def _record_labels(self, state, chosen, labels):
-        self._check_answers(state, chosen, labels)
         state["unlabelled"][chosen] = False
         state["labelled"].extend(int(i) for i in chosen)
         state["labels"].extend(labels.tolist())
         state["pending"] = [int(i) for i in chosen]
         state["n_labelled"] += len(chosen)
         state["step"] += 1
-
-    def _check_answers(self, state, chosen, labels):
-        """Refuse a wrong answer before anything is recorded, naming its row and value."""
-        if labels.ndim != 1 or len(labels) != len(chosen):
-            raise ValueError(
-                f"the oracle returned {len(labels) if labels.ndim else 'no list of'} labels "
-                f"for {len(chosen)} rows; return exactly one label per requested row. "
-                "Nothing was recorded for this step."
-            )
-        classes = state["classes"]
-        if classes is None:
-            classes = getattr(self.estimator, "classes_", None)
-        if classes is None:
-            return
-        known = set(np.asarray(classes).tolist())
-        for row, label in zip(chosen, labels.tolist()):
-            if not _is_hashable(label) or label not in known:
-                raise ValueError(
-                    f"the oracle answered {label!r} ({type(label).__name__}) for pool row "
-                    f"{int(row)}, which is not one of the classes {sorted(known, key=str)}. "
-                    "Nothing was recorded for this step: answer with one of the classes, of "
-                    "the same type, and call run() again."
-                )
 
     def _train_on(self, X_pool, state, *, recipe, steps_per_label, n_steps, replay):
         n_new = len(state["pending"])
@@ -695,47 +857,82 @@ class ActiveLearner:
     # -- persistence ---------------------------------------------------------------
 
     def save(self, path):
-        """Write the whole learner to ``path`` atomically.
+        """Write the whole learner to ``path``, atomically, in the safe format.
 
-        The file is written beside ``path`` and renamed over it, so a crash
-        at any moment leaves either the previous checkpoint or the new one.
+        The file (see :mod:`skepinet.persistence`) holds JSON and
+        safetensors, never a pickle, so loading one from someone else runs
+        none of their code. It is written beside ``path`` and renamed over
+        it: a crash at any moment leaves the previous checkpoint or the new
+        one.
 
         Parameters
         ----------
         path : str or path-like
+
+        Raises
+        ------
+        TypeError
+            When the estimator is not a skepinet estimator, or a parameter,
+            strategy or training row cannot be stored without pickling.
         """
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".skepinet-", suffix=".tmp")
-        try:
-            # mkstemp creates 0600; a checkpoint gets the mode of any file the user makes.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)
-            with os.fdopen(fd, "wb") as f:
-                joblib.dump(self, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            _fsync_folder(folder)  # the rename itself survives a power cut
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        encode = persistence.Encoder()
+        random_state = self.random_state if isinstance(self.random_state, (Integral, type(None))) \
+            else None  # a RandomState object only seeded rng_, which is stored
+        record = {
+            "estimator": persistence.encode_estimator(self.estimator, encode,
+                                                      "ActiveLearner.estimator"),
+            "query_strategy": encode(self.query_strategy, "query_strategy"),
+            "random_state": encode(random_state),
+            "fit_kwargs": encode(self.fit_kwargs, "fit_kwargs"),
+            "X_training": encode(self.X_training, "X_training"),
+            "y_training": encode(self.y_training, "y_training"),
+            "rng": encode(self.rng_.bit_generator.state),
+            "history": encode(list(self.history_)),
+            "run_state": encode(self.run_state_, "run state"),
+        }
+        persistence.write_archive(path, {"kind": "learner", "learner": record}, encode.tensors)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, trusted=()):
         """Load a learner written by :meth:`save`; its next :meth:`run` resumes.
+
+        Nothing in the file is executed: classes and functions it names are
+        taken only from torch, skorch, skepinet and modAL, or from
+        ``trusted``.
 
         Parameters
         ----------
         path : str or path-like
+        trusted : sequence of classes or functions (default=())
+            Objects the file may name outside that allow-list, e.g. your own
+            query strategy or module class (as in ``skops.io.load``).
 
         Returns
         -------
         learner : ActiveLearner
+
+        Raises
+        ------
+        skepinet.persistence.CheckpointError
+            Naming the file and what is wrong: truncated, corrupted (checksum),
+            an old pickle, another kind of file, or an untrusted name.
         """
-        learner = joblib.load(path)
-        if not isinstance(learner, cls):
-            raise TypeError(f"{path} holds a {type(learner).__name__}, not an {cls.__name__}.")
+        manifest, decode = persistence.read_archive(path, trusted)
+        if manifest.get("kind") != "learner":
+            raise persistence.CheckpointError(
+                f"{os.fspath(path)} holds a {manifest.get('kind')}, not an {cls.__name__}; load "
+                "it with skepinet.persistence.load_estimator."
+            )
+        record = manifest["learner"]
+        learner = cls.__new__(cls)  # __init__ would fit on X_training again
+        learner.estimator = persistence.decode_estimator(record["estimator"], decode)
+        learner.query_strategy = decode(record["query_strategy"], "strategy")
+        learner.random_state = decode(record["random_state"])
+        learner.fit_kwargs = decode(record["fit_kwargs"])
+        learner.X_training = decode(record["X_training"])
+        learner.y_training = decode(record["y_training"])
+        learner.rng_ = np.random.default_rng()
+        learner.rng_.bit_generator.state = decode(record["rng"])
+        learner.history_ = History(decode(record["history"]))
+        learner.run_state_ = decode(record["run_state"])
         return learner
