@@ -285,7 +285,9 @@ def write_archive(path, content, tensors):
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "sha256": {TENSORS: hashlib.sha256(blob).hexdigest()}, **content}
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".skepinet-", suffix=".tmp")
+    prefix = f".{os.path.basename(path)}.skepinet-"
+    _remove_leftovers(folder, prefix)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
     try:
         # mkstemp creates 0600; a checkpoint gets the mode of any file the user makes.
         umask = os.umask(0)
@@ -304,6 +306,16 @@ def write_archive(path, content, tensors):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _remove_leftovers(folder, prefix):
+    """Delete the half-written copies of this file that a killed writer left behind."""
+    for name in os.listdir(folder):
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except FileNotFoundError:
+                pass
 
 
 def _looks_like_pickle(path):

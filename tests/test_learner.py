@@ -289,7 +289,7 @@ def test_killed_run_resumes_without_losing_or_repeating_labels(kill_at, tmp_path
 
     killed, ckpt, log = run_script(tmp_path, "killed", kill_at)
     assert killed.returncode == -9  # SIGKILL: no chance to clean up
-    assert ckpt.exists() and not list(tmp_path.glob(".skepinet-*.tmp.*"))
+    assert ckpt.exists() and not list(tmp_path.glob(".*.tmp"))
     resumed, _, _ = run_script(tmp_path, "killed", "never")
     assert resumed.returncode == 0, resumed.stderr
 
