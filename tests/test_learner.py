@@ -271,7 +271,7 @@ RUN_SCRIPT = textwrap.dedent("""
 def run_script(tmp_path, name, kill_at):
     script = tmp_path / "run.py"
     script.write_text(RUN_SCRIPT)
-    checkpoint, log = tmp_path / f"{name}.joblib", tmp_path / f"{name}.log"
+    checkpoint, log = tmp_path / f"{name}.skepinet", tmp_path / f"{name}.log"
     result = subprocess.run([sys.executable, str(script), str(checkpoint), str(log), kill_at],
                             capture_output=True, text=True, timeout=300,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -289,19 +289,20 @@ def test_killed_run_resumes_without_losing_or_repeating_labels(kill_at, tmp_path
 
     killed, ckpt, log = run_script(tmp_path, "killed", kill_at)
     assert killed.returncode == -9  # SIGKILL: no chance to clean up
-    assert ckpt.exists() and not list(tmp_path.glob(".*.tmp"))
+    assert ckpt.exists()
     resumed, _, _ = run_script(tmp_path, "killed", "never")
     assert resumed.returncode == 0, resumed.stderr
+    assert not list(tmp_path.glob(".*.tmp")), "the killed write's temporary file is left"
 
     queried = asked(log)
     # Answers were journalled before the checkpoint was written: a kill in training or
     # mid-save loses none, and none is asked twice.
     assert len(queried) == len(set(queried)) == 60
-    labelled = json.loads((tmp_path / "killed.joblib.labelled.json").read_text())
-    assert labelled == json.loads((tmp_path / "clean.joblib.labelled.json").read_text())
+    labelled = json.loads((tmp_path / "killed.skepinet.labelled.json").read_text())
+    assert labelled == json.loads((tmp_path / "clean.skepinet.labelled.json").read_text())
     assert labelled == asked(clean_log)
     np.testing.assert_array_equal(
-        np.load(tmp_path / "killed.joblib.joint.npy"), np.load(tmp_path / "clean.joblib.joint.npy")
+        np.load(tmp_path / "killed.skepinet.joint.npy"), np.load(tmp_path / "clean.skepinet.joint.npy")
     )
 
 
@@ -309,8 +310,8 @@ def test_save_and_load_round_trip(pool, tmp_path):
     X, y, _, _ = pool
     learner = ActiveLearner(epinet(), random_state=0)
     learner.run(X, y, budget=20, progress=False)
-    learner.save(tmp_path / "learner.joblib")
-    loaded = ActiveLearner.load(tmp_path / "learner.joblib")
+    learner.save(tmp_path / "learner.skepinet")
+    loaded = ActiveLearner.load(tmp_path / "learner.skepinet")
     assert loaded.run_state_["labelled"] == learner.run_state_["labelled"]
     np.testing.assert_array_equal(loaded.predict_proba(X[:5]), learner.predict_proba(X[:5]))
     with pytest.raises(ValueError, match="pool of 500 rows, not 499"):
@@ -453,7 +454,7 @@ def test_bad_recipes_are_refused_before_any_label_is_asked(pool, kwargs, message
 ])
 def test_a_wrong_answer_is_refused_unrecorded_and_the_run_goes_on(pool, tmp_path, answer):
     X, y, _, _ = pool
-    checkpoint = tmp_path / "run.joblib"
+    checkpoint = tmp_path / "run.skepinet"
     learner = ActiveLearner(epinet(), random_state=0)
     learner.run(X, y, budget=10, candidate_size=30, acquisition_size=5, checkpoint=checkpoint,
                 progress=False)
@@ -507,7 +508,7 @@ def test_pool_fingerprint_reads_content_in_chunks_and_texts_too():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(checkpoint="/no/such/folder/run.joblib"), "does not exist"),
+    (dict(checkpoint="/no/such/folder/run.skepinet"), "does not exist"),
     (dict(n_index=0), "n_index must be a positive integer"),
     (dict(X_eval=np.zeros((3, 6))), "pass both X_eval and y_eval"),
     (dict(recipe="online", replay=-1), "replay must be None or a non-negative integer"),
@@ -531,7 +532,7 @@ def test_inputs_are_checked_before_the_oracle_is_asked_and_no_run_state_is_left(
 def test_a_resumed_learning_curve_keeps_the_step_pending_at_the_crash(pool, tmp_path,
                                                                       monkeypatch):
     X, y, X_eval, y_eval = pool
-    checkpoint = tmp_path / "run.joblib"
+    checkpoint = tmp_path / "run.skepinet"
     learner = ActiveLearner(epinet(), random_state=0)
     original, calls = ActiveLearner._train_on, {"n": 0}
 
@@ -565,7 +566,7 @@ def test_checkpoints_get_the_users_file_mode(pool, tmp_path):
     X, y, _, _ = pool
     learner = ActiveLearner(epinet(), random_state=0)
     learner.run(X, y, budget=10, candidate_size=30, progress=False,
-                checkpoint=tmp_path / "run.joblib")
+                checkpoint=tmp_path / "run.skepinet")
     umask = os.umask(0)
     os.umask(umask)
-    assert os.stat(tmp_path / "run.joblib").st_mode & 0o777 == 0o666 & ~umask
+    assert os.stat(tmp_path / "run.skepinet").st_mode & 0o777 == 0o666 & ~umask
