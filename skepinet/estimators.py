@@ -45,6 +45,10 @@ BACKBONES = ("mlp", "bert")
 # Components read afresh at every call: changing them needs no re-initialisation.
 _PASSIVE_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
 DEFAULT_N_INDEX = 100
+# Index samples are drawn in blocks of this many (memory for a huge n_index).
+_INDEX_BLOCK = 2 ** 16
+# A pass over a batch holds at least this many index-row pairs before n_index is split.
+_MIN_PAIRS = 2 ** 20
 
 
 def resolve_device(device):
@@ -62,6 +66,29 @@ def resolve_device(device):
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def _available_memory():
+    """Bytes of memory available (Linux ``MemAvailable``), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _check_fits_in_memory(shape, itemsize=4):
+    needed, available = int(np.prod(shape, dtype=np.float64)) * itemsize, _available_memory()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"a joint prediction of shape {shape} needs {needed / 2**30:.1f} GiB, but only "
+            f"{available / 2**30:.1f} GiB of memory is available; pass a smaller n_index or "
+            "fewer rows, or use predict_proba or a query strategy, which reduce over the "
+            "index samples batch by batch."
+        )
 
 
 def check_n_index(n_index, name="n_index"):
@@ -675,23 +702,52 @@ class _ENNClassifier(NeuralNetClassifier):
             yield rows, result
             start = rows.stop
 
-    def _evaluation_index(self, n_index):
-        # A fixed seed: every call, row and batch sees the same index samples.
-        generator = torch.Generator().manual_seed(self.index_seed_)
-        return self.module_.sample_index(n_index, generator=generator).to(self.device)
+    def _index_parts(self, n_index, step):
+        """Slices of the ``n_index`` samples, each small enough for one pass over a batch.
+
+        A pass over ``step`` rows holds at most what the batch size allows at
+        the default ``n_index`` (and at least ``_MIN_PAIRS`` index-row pairs),
+        so a huge ``n_index`` is split instead of exhausting memory, while the
+        usual sizes run in one pass. Parts are powers of two, so each lies in
+        one block of ``_INDEX_BLOCK`` samples.
+        """
+        per_pass = max(1, max(step * DEFAULT_N_INDEX, _MIN_PAIRS) // step)
+        if n_index <= min(per_pass, _INDEX_BLOCK):
+            return [slice(0, n_index)]
+        size = min(_INDEX_BLOCK, 1 << (per_pass.bit_length() - 1))
+        return [slice(start, min(start + size, n_index)) for start in range(0, n_index, size)]
+
+    def _evaluation_index(self, part, n_index):
+        """Index samples ``part`` of a call with ``n_index``: the same in every call and batch.
+
+        Up to ``_INDEX_BLOCK`` samples are one draw seeded by ``index_seed_``;
+        beyond, block ``b`` of ``_INDEX_BLOCK`` samples is drawn from seed
+        ``index_seed_ + b``, so memory is bounded by a block.
+        """
+        block = part.start // _INDEX_BLOCK if n_index > _INDEX_BLOCK else 0
+        first = block * _INDEX_BLOCK
+        generator = torch.Generator().manual_seed(self.index_seed_ + block)
+        size = min(n_index - first, _INDEX_BLOCK) if n_index > _INDEX_BLOCK else n_index
+        index = self.module_.sample_index(size, generator=generator)
+        return index[part.start - first:part.stop - first].to(self.device)
 
     def _iter_joint_proba(self, X, n_index):
-        index = self._evaluation_index(n_index)
+        """Yield ``(rows, index_part, proba)``, ``proba`` of shape ``(part, rows, n_classes)``."""
         self._set_training(False)
 
         @torch.inference_mode()
-        def joint_proba(batch):
+        def joint_proba(batch, index):
             logits = self.infer(batch, index=index)
             if logits.stride(0) == 0:  # the same logits for every index sample
                 return torch.softmax(logits[0].float(), dim=-1).expand_as(logits)
             return torch.softmax(logits.float(), dim=-1)
 
-        yield from self._map_batches(X, joint_proba)
+        # Usually one part: one backbone pass per batch with every index sample.
+        step = max(1, min(self._predict_batch_size(_n_rows(X)), _n_rows(X)))
+        for part in self._index_parts(n_index, step):
+            index = self._evaluation_index(part, n_index)
+            for rows, proba in self._map_batches(X, lambda batch: joint_proba(batch, index)):
+                yield rows, part, proba
 
     def predict_proba_joint(self, X, n_index=DEFAULT_N_INDEX):
         """Class probabilities under ``n_index`` epistemic index samples.
@@ -699,7 +755,8 @@ class _ENNClassifier(NeuralNetClassifier):
         The same index samples apply to every row (a *joint* prediction) and
         every call, so the result is deterministic for a fitted estimator.
         Work is done batch by batch; memory beyond the returned array is
-        bounded by the prediction batch size.
+        bounded by the prediction batch size (a very large ``n_index`` is
+        split into blocks of index samples).
 
         Parameters
         ----------
@@ -712,12 +769,19 @@ class _ENNClassifier(NeuralNetClassifier):
         -------
         proba : ndarray of shape (n_index, n_samples, n_classes), float32
             ``proba[a, i]`` is a probability vector over ``classes_``.
+
+        Raises
+        ------
+        MemoryError
+            If the returned array alone would not fit in the memory available.
         """
         n_index = check_n_index(n_index)
         X = self._validate_predict_data(X)
-        out = np.empty((n_index, _n_rows(X), len(self.classes_)), dtype=np.float32)
-        for rows, proba in self._iter_joint_proba(X, n_index):
-            out[:, rows] = proba.cpu().numpy()
+        shape = (n_index, _n_rows(X), len(self.classes_))
+        _check_fits_in_memory(shape)
+        out = np.empty(shape, dtype=np.float32)
+        for rows, part, proba in self._iter_joint_proba(X, n_index):
+            out[part, rows] = proba.cpu().numpy()
         return out
 
     def _n_index_predict(self):
@@ -737,9 +801,9 @@ class _ENNClassifier(NeuralNetClassifier):
             Rows sum to 1 in float64, as scikit-learn's metrics expect.
         """
         X = self._validate_predict_data(X)
-        out = np.empty((_n_rows(X), len(self.classes_)), dtype=np.float64)
-        for rows, proba in self._iter_joint_proba(X, self._n_index_predict()):
-            out[rows] = proba.mean(dim=0).cpu().numpy()
+        out = np.zeros((_n_rows(X), len(self.classes_)), dtype=np.float64)
+        for rows, _, proba in self._iter_joint_proba(X, self._n_index_predict()):
+            out[rows] += proba.sum(dim=0).cpu().numpy()
         return out / out.sum(axis=1, keepdims=True)
 
     def predict(self, X):

@@ -97,6 +97,51 @@ def test_predict_proba_is_the_mean_of_the_joint_prediction(cls, fitted, data):
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[expected.argmax(axis=1)])
 
 
+@pytest.fixture
+def small_index_blocks(monkeypatch):
+    """Index blocks of 16 samples and passes of 64 index-row pairs: the huge-n_index path, small."""
+    import skepinet.estimators as estimators
+
+    monkeypatch.setattr(estimators, "_INDEX_BLOCK", 16)
+    monkeypatch.setattr(estimators, "_MIN_PAIRS", 64)
+    monkeypatch.setattr(estimators, "DEFAULT_N_INDEX", 1)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_a_huge_n_index_is_split_into_blocks_consistently(cls, fitted, data, small_index_blocks):
+    X, _ = data
+    clf = clone(fitted[cls]).set_params(iterator_valid__batch_size=8).fit(*data)
+    joint = clf.predict_proba_joint(X[:20], n_index=100)  # 7 blocks, several passes per batch
+    assert joint.shape == (100, 20, 2)
+    np.testing.assert_allclose(joint.sum(axis=-1), 1.0, atol=1e-6)
+    # The same samples whatever the rows scored with them and the batch size.
+    np.testing.assert_allclose(clf.predict_proba_joint(X[3:4], n_index=100), joint[:, 3:4], atol=1e-6)
+    clf.set_params(iterator_valid__batch_size=-1)
+    np.testing.assert_allclose(clf.predict_proba_joint(X[:20], n_index=100), joint, atol=1e-6)
+    if cls is not BaselineClassifier:
+        clf.set_params(n_index_predict=100)
+        np.testing.assert_allclose(clf.predict_proba(X[:20]), joint.mean(axis=0), atol=1e-6)
+        # Blocks are different draws, not one block repeated.
+        assert not np.allclose(joint[:16], joint[16:32])
+
+
+def test_n_index_in_the_millions_runs_in_bounded_memory(fitted, data):
+    joint = fitted[EpinetClassifier].predict_proba_joint(data[0][:1], n_index=10**7)
+    assert joint.shape == (10**7, 1, 2)
+    assert np.isfinite(joint).all()
+    # Ten million draws average to the marginal prediction.
+    np.testing.assert_allclose(joint.mean(axis=0, dtype=np.float64),
+                               fitted[EpinetClassifier].predict_proba(data[0][:1]), atol=0.01)
+
+
+def test_a_joint_prediction_too_big_for_memory_is_refused(fitted, data, monkeypatch):
+    import skepinet.estimators as estimators
+
+    monkeypatch.setattr(estimators, "_available_memory", lambda: 2**30)
+    with pytest.raises(MemoryError, match=r"\(10000000, 120, 2\) needs 8.9 GiB.*1.0 GiB.*n_index"):
+        fitted[EpinetClassifier].predict_proba_joint(data[0], n_index=10**7)
+
+
 class ForwardSpy:
     """Forward hook recording how a submodule is called."""
 
