@@ -16,7 +16,9 @@ from .estimators import (
     EnsembleClassifier,
     EpinetClassifier,
 )
+from .journal import read_journal
 from .learner import ActiveLearner, History
+from .persistence import CheckpointError, load_estimator, migrate_checkpoint, save_estimator
 from .strategies import (
     bald,
     batchbald,
@@ -34,6 +36,7 @@ __version__ = "0.2.0"
 __all__ = [
     "ActiveLearner",
     "BaselineClassifier",
+    "CheckpointError",
     "DropoutClassifier",
     "EnsembleClassifier",
     "EpinetClassifier",
@@ -43,7 +46,11 @@ __all__ = [
     "coreset",
     "entropy",
     "least_confidence",
+    "load_estimator",
     "margin",
+    "migrate_checkpoint",
+    "read_journal",
+    "save_estimator",
     "uncertain_diverse",
     "uniform",
     "variance",

@@ -63,6 +63,10 @@ _ROLE_BASES = {
 _ESTIMATORS = (EpinetClassifier, DropoutClassifier, EnsembleClassifier, BaselineClassifier)
 _TRUSTED_PACKAGES = ("torch", "skorch", "skepinet")
 _STRATEGY_MODULES = ("skepinet.strategies", "skepinet.priorities", "modAL")
+# Plain functions a parameter may hold (e.g. a callback's target_extractor): pure
+# computations only, never one that reads files or imports code.
+_FUNCTION_MODULES = ("sklearn.metrics",)
+_FUNCTIONS = {"skorch.utils:to_numpy", "skorch.utils:to_tensor", "skorch.utils:noop"}
 
 
 class CheckpointError(ValueError):
@@ -112,7 +116,7 @@ class Encoder:
             return {"__partial__": self(value.func, where), "args": self(list(value.args), where),
                     "keywords": self(dict(value.keywords), where)}
         if isinstance(value, Callback):
-            return {"__callback__": _import_path(value, where),
+            return {"__callback__": _import_path(type(value), where),
                     "params": self(value.get_params(deep=False), where)}
         if inspect.isclass(value) or inspect.isfunction(value):
             return {"__class__" if inspect.isclass(value) else "__function__":
@@ -166,7 +170,8 @@ class Decoder:
         if "__class__" in value:
             return self.resolve(value["__class__"], role)
         if "__function__" in value:
-            return self.resolve(value["__function__"], "strategy")
+            return self.resolve(value["__function__"],
+                                "strategy" if role == "strategy" else "function")
         return {k: self(v, role if k == "params" else None) for k, v in value.items()}
 
     def resolve(self, name, role):
@@ -174,12 +179,19 @@ class Decoder:
             return self.trusted[name]
         module, _, qualname = name.partition(":")
         obj = None
-        allowed = (_STRATEGY_MODULES if role == "strategy" else
-                   _TRUSTED_PACKAGES if role in _ROLE_BASES else ())
-        if any(module == m or module.startswith(m + ".") for m in allowed):
-            obj = functools.reduce(getattr, qualname.split("."), importlib.import_module(module))
+        allowed = {"strategy": _STRATEGY_MODULES, "function": _FUNCTION_MODULES}.get(
+            role, _TRUSTED_PACKAGES if role in _ROLE_BASES else ())
+        if name in _FUNCTIONS or any(module == m or module.startswith(m + ".") for m in allowed):
+            try:
+                obj = functools.reduce(getattr, qualname.split("."),
+                                       importlib.import_module(module))
+            except (ImportError, AttributeError):
+                raise CheckpointError(
+                    f"{self.path} names {name}, which does not exist in this installation; "
+                    "it was written by another version of torch, skorch or skepinet."
+                ) from None
         base = _ROLE_BASES.get(role)
-        ok = (obj is not None and (inspect.isfunction(obj) if role == "strategy"
+        ok = (obj is not None and (inspect.isfunction(obj) if role in ("strategy", "function")
                                    else inspect.isclass(obj) and issubclass(obj, base)))
         if not ok:
             raise CheckpointError(
