@@ -1,9 +1,12 @@
 """Label with a person in the loop: the oracle is a function that asks.
 
 Runs the paper's Algorithm 1 with a callable oracle that shows each chosen
-example and reads its label from the keyboard. The learner checkpoints after
-every answer, atomically: stop with Ctrl-C (or lose the machine) and run the
-same command again to carry on, with no answer lost or asked twice.
+example and reads its label from the keyboard, yielding each answer as it is
+given. The learner journals every answer (fsynced, in
+``human_in_the_loop.skepinet.journal.jsonl``) before anything else, and
+checkpoints after every step: stop with Ctrl-C mid-batch (or lose the
+machine) and run the same command again to carry on, with no answer lost or
+asked twice.
 
     python examples/human_in_the_loop.py              # you answer
     python examples/human_in_the_loop.py --auto       # answers come from the true labels
@@ -27,21 +30,20 @@ def ascii_digit(row):
 
 
 def keyboard_oracle(rows, indices):
-    labels = []
+    """Yield each answer as it is typed: the learner journals it before showing the next."""
     for row in np.asarray(rows):
         print(ascii_digit(row))
         answer = ""
         while answer not in ("e", "o"):
             answer = input("even or odd digit? [e/o] ").strip().lower()[:1]
-        labels.append(CLASSES[answer == "o"])
-    return labels
+        yield CLASSES[answer == "o"]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--auto", action="store_true", help="answer from the true labels")
     parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--checkpoint", default="human_in_the_loop.joblib")
+    parser.add_argument("--checkpoint", default="human_in_the_loop.skepinet")
     args = parser.parse_args(argv)
 
     digits = load_digits()

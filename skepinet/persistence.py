@@ -76,16 +76,25 @@ class CheckpointError(ValueError):
 # -- encoding ------------------------------------------------------------------------------
 
 
+_PLAIN = (int, float, str, bool, type(None))
+
+
 class Encoder:
     """Turn Python objects into JSON, setting tensors and numeric arrays aside."""
 
     def __init__(self):
         self.tensors = {}
+        self._storages = set()
 
     def tensor(self, value):
         key = f"t{len(self.tensors)}"
-        # safetensors refuses views sharing memory; a copy per entry is cheap next to I/O.
-        self.tensors[key] = value.detach().to("cpu", copy=True).contiguous()
+        value = value.detach().cpu().contiguous()
+        # safetensors refuses entries sharing memory: copy only those (e.g. tied weights).
+        storage = value.untyped_storage().data_ptr()
+        if storage in self._storages:
+            value = value.clone()
+        self._storages.add(storage)
+        self.tensors[key] = value
         return {"__tensor__": key}
 
     def __call__(self, value, where="value"):
@@ -107,6 +116,8 @@ class Encoder:
         if isinstance(value, tuple):
             return {"__tuple__": [self(v, where) for v in value]}
         if isinstance(value, list):
+            if all(type(v) in _PLAIN for v in value):  # e.g. 10,000 row ids: as they are
+                return value
             return [self(v, where) for v in value]
         if isinstance(value, dict):
             if all(isinstance(k, str) and not k.startswith("__") for k in value):
@@ -307,7 +318,8 @@ def write_archive(path, content, tensors):
         os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w") as archive:
-                archive.writestr(MANIFEST, json.dumps(manifest, indent=1),
+                # No indent: json's C encoder (an indent takes the pure-Python one, 5x slower).
+                archive.writestr(MANIFEST, json.dumps(manifest),
                                  compress_type=zipfile.ZIP_DEFLATED)
                 archive.writestr(TENSORS, blob, compress_type=zipfile.ZIP_STORED)
             f.flush()

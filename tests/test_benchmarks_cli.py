@@ -186,3 +186,18 @@ def test_frozen_sentence_pairs_get_sbert_style_features(tmp_path, tiny_bert):
     assert problem["text_pairs"] and problem["X_pool"].shape == (20, 4 * 32)  # hidden size 32
     assert problem["X_test"].shape == (10, 128)
     assert set(problem["y_pool"]) <= {"entailment", "not_entailment"}
+
+
+def test_checkpoint_quick_measures_size_save_and_load(tmp_path, tiny_bert, capsys):
+    out = tmp_path / "checkpoint"
+    result = run(["checkpoint", "--quick", "--out", str(out), "--pretrained", tiny_bert])
+    cases = {case["case"]: case for case in result["cases"]}
+    assert list(cases) == ["MiniLM epinet, encoder frozen", "MiniLM epinet, encoder fine-tuned",
+                           "MLP epinet learner, 200 labels"]
+    # A fine-tuned encoder is stored with its weights, a frozen one by name.
+    assert cases["MiniLM epinet, encoder fine-tuned"]["bytes"] > 3 * cases[
+        "MiniLM epinet, encoder frozen"]["bytes"]
+    assert cases["MLP epinet learner, 200 labels"]["labels"] == 200
+    assert all(case["save_s"] > 0 and case["load_s"] > 0 for case in cases.values())
+    assert json.loads((out / "checkpoint.json").read_text())["cases"]
+    assert "its answer journal" in capsys.readouterr().out

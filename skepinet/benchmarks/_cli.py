@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import cost, enn, glue, testbed
+from . import checkpoint, cost, enn, glue, testbed
 from .._bench import report
 
 DEFAULT_OUT = Path("benchmark_results")
@@ -172,6 +172,18 @@ def build_parser():
     p.add_argument("--peer", choices=["auto", "baal", "loop"], default="auto",
                    help="MC-dropout BALD implementation: baal if installed (auto), "
                         "or a K-pass loop")
+
+    p = sub.add_parser("checkpoint", help="checkpoint size, save and load time")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"results folder (default {DEFAULT_OUT}/checkpoint)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p.add_argument("--n-labels", type=int, default=None,
+                   help="labels of the MLP learner's run (default 10000)")
+    p.add_argument("--no-text", action="store_true", help="skip the MiniLM cases")
+    p.add_argument("--pretrained", default=None, help="text encoder (default MiniLM)")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5)")
+    p.add_argument("--folder", default=None,
+                   help="where files are written (default a temporary folder)")
     return parser
 
 
@@ -284,8 +296,18 @@ def run_cost_command(args):
     return results
 
 
+def run_checkpoint_command(args):
+    out = args.out or DEFAULT_OUT / ("checkpoint-quick" if args.quick else "checkpoint")
+    result = checkpoint.checkpoint_cost(
+        n_labels=args.n_labels or (200 if args.quick else 10_000),
+        n_train=8 if args.quick else 64, pretrained=args.pretrained, text=not args.no_text,
+        repeats=args.repeats or (1 if args.quick else 5), folder=args.folder)
+    report(result, checkpoint.format_checkpoint_cost(result), Path(out) / "checkpoint.json")
+    return result
+
+
 COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "enn": run_enn_command,
-            "cost": run_cost_command}
+            "cost": run_cost_command, "checkpoint": run_checkpoint_command}
 
 
 def run(argv=None):
