@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import EpochScoring
-from skorch.dataset import unpack_data
+from skorch.dataset import Dataset, unpack_data
 from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -186,6 +186,59 @@ def _accuracy_on_encoded(net, X, y):
     # skorch hands validation targets as the encoded integers it trained on,
     # while ``predict`` returns the user's labels: compare in encoded space.
     return float(np.mean(net.predict_proba(X).argmax(axis=1) == to_numpy(y)))
+
+
+class _TensorBatches:
+    """Batches sliced from in-memory arrays: what ``DataLoader`` over a skorch ``Dataset`` yields.
+
+    ``DataLoader`` fetches each row through ``Dataset.__getitem__`` and stacks
+    them, which costs more than the step itself for a small network. This
+    slices whole batches instead, drawing from torch's global RNG exactly
+    what ``DataLoader`` draws (a base seed, and with ``shuffle=True``
+    ``RandomSampler``'s seed for ``randperm``), so results are identical to
+    the ``DataLoader`` path.
+    """
+
+    _OPTIONS = {"batch_size", "shuffle", "drop_last"}
+
+    def __init__(self, X, y, batch_size, shuffle=False, drop_last=False):
+        self.X, self.y = X, y
+        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
+
+    @classmethod
+    def maybe(cls, net, dataset, training):
+        """The fast iterator for ``dataset``, or None where the general path is needed."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        iterator = net.iterator_train if training else net.iterator_valid
+        kwargs = net.get_params_for(prefix)
+        if (type(dataset) is not Dataset or iterator is not torch.utils.data.DataLoader
+                or not set(kwargs) <= cls._OPTIONS
+                or not isinstance(dataset.X, np.ndarray) or not isinstance(dataset.y, np.ndarray)
+                or dataset.X.dtype.kind != "f" or dataset.y.dtype.kind not in "iu"
+                or len(dataset.X) != len(dataset.y)):
+            return None
+        batch_size = kwargs.get("batch_size", net.batch_size)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        return cls(torch.from_numpy(dataset.X), torch.from_numpy(dataset.y), batch_size,
+                   bool(kwargs.get("shuffle", False)), bool(kwargs.get("drop_last", False)))
+
+    def __len__(self):
+        n = len(self.X)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.X)
+        # DataLoader draws a base seed for its workers even with none: so do we, so
+        # the RNG stream (index samples, dropout) after it is the same.
+        torch.empty((), dtype=torch.int64).random_()
+        if self.shuffle:
+            seed = int(torch.empty((), dtype=torch.int64).random_().item())
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            rows = (order[start:start + self.batch_size] if self.shuffle
+                    else slice(start, start + self.batch_size))
+            yield self.X[rows], self.y[rows]
 
 
 class _ENNClassifier(NeuralNetClassifier):
@@ -452,7 +505,16 @@ class _ENNClassifier(NeuralNetClassifier):
         return super().get_dataset(X, y)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's iterator; batches of raw texts are tokenized and padded per batch."""
+        """skorch's iterator, with two fast paths.
+
+        Batches of raw texts are tokenized and padded per batch. In-memory
+        arrays under the default ``DataLoader`` are sliced a batch at a time
+        instead of gathered row by row and collated (the same batches, in
+        the same order, drawn from the same RNG).
+        """
+        fast = _TensorBatches.maybe(self, dataset, training)
+        if fast is not None:
+            return fast
         iterator = super().get_iterator(dataset, training=training)
         if isinstance(dataset, _TextRows):
             iterator.collate_fn = self._collate_texts
@@ -659,7 +721,8 @@ class _ENNClassifier(NeuralNetClassifier):
         if y_pred.dim() == 3:
             n_index = y_pred.shape[0]
             y_pred = y_pred.reshape(-1, y_pred.shape[-1])
-            y_true = y_true.repeat(n_index)
+            if n_index > 1:
+                y_true = y_true.repeat(n_index)
         if isinstance(self.criterion_, torch.nn.NLLLoss):
             y_pred = F.log_softmax(y_pred, dim=-1)
         return self.criterion_(y_pred, y_true)

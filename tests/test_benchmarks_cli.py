@@ -201,3 +201,13 @@ def test_checkpoint_quick_measures_size_save_and_load(tmp_path, tiny_bert, capsy
     assert all(case["save_s"] > 0 and case["load_s"] > 0 for case in cases.values())
     assert json.loads((out / "checkpoint.json").read_text())["cases"]
     assert "its answer journal" in capsys.readouterr().out
+
+
+def test_fit_quick_compares_fit_with_a_plain_loop(tmp_path, capsys):
+    out = tmp_path / "fit"
+    result = run(["fit", "--quick", "--out", str(out)])
+    assert [r["model"] for r in result["rows"]] == ["baseline", "epinet"]
+    for r in result["rows"]:
+        assert r["plain_s"] > 0 and r["ratio"] == pytest.approx(r["fit_s"] / r["plain_s"])
+    assert json.loads((out / "fit.json").read_text())["rows"]
+    assert "ratio to a plain PyTorch loop" in capsys.readouterr().out

@@ -577,3 +577,42 @@ def test_cuda_defaults_large_prediction_batches_and_bf16_autocast(data):
     assert not isinstance(clf.set_params(mixed_precision=False)._autocast(), torch.autocast)
     assert not isinstance(EpinetClassifier(device="cpu")._autocast(), torch.autocast)
     assert EpinetClassifier(batch_size=32, device="cpu")._predict_batch_size(10_000) == 32
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("iterator", [{}, {"iterator_train__shuffle": True},
+                                      {"iterator_train__shuffle": True, "batch_size": 7,
+                                       "iterator_train__drop_last": True}])
+def test_in_memory_batches_are_the_data_loaders_batches(cls, iterator, data, monkeypatch):
+    """The sliced fast path trains exactly as skorch's DataLoader over its Dataset."""
+    import skepinet.estimators as estimators
+
+    X, y = data
+    fast = cls(**FAST, **iterator).fit(X, y)
+    assert isinstance(fast.get_iterator(fast.get_dataset(X.astype(np.float32), y), True),
+                      estimators._TensorBatches)
+    monkeypatch.setattr(estimators._TensorBatches, "maybe", classmethod(lambda *a: None))
+    slow = cls(**FAST, **iterator).fit(X, y)
+    assert isinstance(slow.get_iterator(slow.get_dataset(X, y), True), torch.utils.data.DataLoader)
+    np.testing.assert_array_equal(fast.predict_proba_joint(X, n_index=5),
+                                  slow.predict_proba_joint(X, n_index=5))
+    assert [e["train_loss"] for e in fast.history_] == [e["train_loss"] for e in slow.history_]
+
+
+def test_the_fast_path_steps_aside_for_what_it_does_not_handle(data):
+    import skepinet.estimators as estimators
+
+    X, y = data
+    X = X.astype(np.float32)
+    clf = EpinetClassifier(**FAST).fit(X, y)
+    assert isinstance(clf.get_iterator(clf.get_dataset(X, y), training=True),
+                      estimators._TensorBatches)
+    # DataLoader options it does not reproduce, data without targets, other datasets.
+    for params in ({"iterator_train__num_workers": 0}, {"iterator_train__pin_memory": True}):
+        clf = EpinetClassifier(**FAST, **params).fit(X, y)
+        assert isinstance(clf.get_iterator(clf.get_dataset(X, y), training=True),
+                          torch.utils.data.DataLoader)
+    assert not isinstance(clf.get_iterator(clf.get_dataset(X, None), training=True),
+                          estimators._TensorBatches)
+    subset = torch.utils.data.Subset(clf.get_dataset(X, y), range(10))
+    assert not isinstance(clf.get_iterator(subset, training=True), estimators._TensorBatches)

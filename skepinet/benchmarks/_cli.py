@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import checkpoint, cost, enn, glue, testbed
+from . import checkpoint, cost, enn, fit, glue, testbed
 from .._bench import report
 
 DEFAULT_OUT = Path("benchmark_results")
@@ -173,6 +173,15 @@ def build_parser():
                    help="MC-dropout BALD implementation: baal if installed (auto), "
                         "or a K-pass loop")
 
+    p = sub.add_parser("fit", help="training overhead: fit vs a plain PyTorch loop")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"results folder (default {DEFAULT_OUT}/fit)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p.add_argument("--n-rows", type=int, default=None, help="training rows (default 2000)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default 30)")
+    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
+
     p = sub.add_parser("checkpoint", help="checkpoint size, save and load time")
     p.add_argument("--out", type=Path, default=None,
                    help=f"results folder (default {DEFAULT_OUT}/checkpoint)")
@@ -296,6 +305,16 @@ def run_cost_command(args):
     return results
 
 
+def run_fit_command(args):
+    out = args.out or DEFAULT_OUT / ("fit-quick" if args.quick else "fit")
+    result = fit.fit_overhead(
+        n_rows=args.n_rows or (200 if args.quick else 2000),
+        epochs=args.epochs or (2 if args.quick else 30), batch_size=args.batch_size,
+        repeats=args.repeats or (1 if args.quick else 3))
+    report(result, fit.format_fit_overhead(result), Path(out) / "fit.json")
+    return result
+
+
 def run_checkpoint_command(args):
     out = args.out or DEFAULT_OUT / ("checkpoint-quick" if args.quick else "checkpoint")
     result = checkpoint.checkpoint_cost(
@@ -307,7 +326,8 @@ def run_checkpoint_command(args):
 
 
 COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "enn": run_enn_command,
-            "cost": run_cost_command, "checkpoint": run_checkpoint_command}
+            "cost": run_cost_command, "fit": run_fit_command,
+            "checkpoint": run_checkpoint_command}
 
 
 def run(argv=None):
