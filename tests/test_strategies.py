@@ -340,3 +340,67 @@ def test_modal_learner_with_training_data_feeds_coreset(data):
         indices, coreset(learner.estimator, X_pool, 3, random_state=0, X_labelled=X)[0]
     )
     assert learner.query_strategy.calls == 1
+
+
+# -- parallel pool scoring ----------------------------------------------------------
+
+PRIORITY_STRATEGIES = [strategies.bald, strategies.variance, strategies.entropy,
+                       strategies.margin, strategies.least_confidence]
+
+
+@pytest.fixture(scope="module")
+def big_pool():
+    return np.random.RandomState(1).randn(5000, 4).astype(np.float32)
+
+
+@pytest.mark.parametrize("strategy", PRIORITY_STRATEGIES, ids=lambda s: s.__name__)
+def test_scoring_on_two_workers_equals_one(strategy, epinet, big_pool):
+    serial = query(strategy, epinet, big_pool, 10, chunk_size=700)
+    parallel = query(strategy, epinet, big_pool, 10, chunk_size=700, n_jobs=2)
+    np.testing.assert_array_equal(parallel[0], serial[0])
+    np.testing.assert_array_equal(parallel[1], serial[1])
+
+
+def test_scoring_follows_joblibs_parallel_config(epinet, big_pool, monkeypatch):
+    import joblib
+
+    blocks = []
+    original = strategies._score_block
+
+    def spy(model, X_pool, *args):
+        blocks.append(len(X_pool))
+        return original(model, X_pool, *args)
+
+    monkeypatch.setattr(strategies, "_score_block", spy)
+    serial = query(strategies.variance, epinet, big_pool, 10, chunk_size=1000)
+    assert blocks == [5000]
+    blocks.clear()
+    with joblib.parallel_config(backend="threading", n_jobs=3):
+        threaded = query(strategies.variance, epinet, big_pool, 10, chunk_size=1000)
+    # One block per worker, on chunk boundaries.
+    assert blocks == [2000, 2000, 1000]
+    np.testing.assert_array_equal(threaded[0], serial[0])
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2"])
+def test_a_bad_n_jobs_is_named(epinet, big_pool, n_jobs):
+    with pytest.raises(ValueError, match=rf"n_jobs must be a non-zero integer or None, got "
+                                         rf"{n_jobs!r}"):
+        query(strategies.variance, epinet, big_pool, n_jobs=n_jobs)
+
+
+def test_scoring_on_a_dask_cluster_of_two_worker_processes(epinet, big_pool):
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    serial = query(strategies.bald, epinet, big_pool, 10, chunk_size=1000)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with distributed.get_task_stream(client) as tasks, \
+                joblib.parallel_config(backend="dask"):
+            on_cluster = query(strategies.bald, epinet, big_pool, 10, chunk_size=1000)
+    # The blocks ran as tasks on both worker processes.
+    assert len({task["worker"] for task in tasks.data}) == 2
+    np.testing.assert_array_equal(on_cluster[0], serial[0])
+    np.testing.assert_array_equal(on_cluster[1], serial[1])
