@@ -211,3 +211,32 @@ def test_fit_quick_compares_fit_with_a_plain_loop(tmp_path, capsys):
         assert r["plain_s"] > 0 and r["ratio"] == pytest.approx(r["fit_s"] / r["plain_s"])
     assert json.loads((out / "fit.json").read_text())["rows"]
     assert "ratio to a plain PyTorch loop" in capsys.readouterr().out
+
+
+def test_a_sweep_on_a_dask_cluster_gives_the_serial_records(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    flags = ["testbed", "--quick", "--temperatures", "0.1", "--agents",
+             "epinet:variance,epinet:uniform", "--seeds", "0", "--no-progress"]
+    serial = run([*flags, "--out", str(tmp_path / "serial")])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client, distributed.get_task_stream(client) as tasks:
+            on_cluster = run([*flags, "--out", str(tmp_path / "dask"), "--backend", "dask",
+                              "--scheduler", cluster.scheduler_address])
+    assert tasks.data, "no unit ran on the cluster"
+
+    def without_times(records):
+        return json.loads(json.dumps(records), object_hook=lambda d: {
+            k: v for k, v in d.items() if "time" not in k and "wall" not in k})
+
+    assert without_times(on_cluster["curves"]) == without_times(serial["curves"])
+    assert without_times(on_cluster["baselines"]) == without_times(serial["baselines"])
+    # Units were saved by the driver, under the driver's --out.
+    assert len(list((tmp_path / "dask" / "units").rglob("*.json"))) == len(
+        list((tmp_path / "serial" / "units").rglob("*.json")))
+
+
+def test_scheduler_without_dask_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run(["testbed", "--quick", "--out", str(tmp_path), "--scheduler", "tcp://x:1"])
+    assert "--scheduler needs --backend dask" in capsys.readouterr().err

@@ -68,7 +68,11 @@ def _common(parser):
                         help="CI-sized run: checks the pipeline, not the numbers")
     parser.add_argument("--n-jobs", type=int, default=1, help="joblib workers (default 1)")
     parser.add_argument("--backend", default=None,
-                        help="joblib backend, e.g. loky, threading, dask, ray (default joblib's)")
+                        help="joblib backend, e.g. loky, threading, dask (default joblib's)")
+    parser.add_argument("--scheduler", default=None,
+                        help="with --backend dask: the scheduler's address, e.g. "
+                             "tcp://10.0.0.5:8786 (default: a local cluster of --n-jobs "
+                             "worker processes)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -223,7 +227,7 @@ def _sweep_options(args, quick):
         loop_params={**quick.get("loop_params", {}), **(args.loop_params or {})},
         grid=args.grid if args.grid is not None else quick.get("grid"),
         n_index=args.n_index, n_jobs=args.n_jobs, backend=args.backend,
-        progress=not args.no_progress,
+        scheduler=args.scheduler, progress=not args.no_progress,
     )
 
 
@@ -276,7 +280,7 @@ def run_enn_command(args):
                  agent_params=args.agent_params, variants=variants or None)
     settings = {**quick, **{k: v for k, v in flags.items() if v is not None}}
     summary = enn.run_enn(out, n_jobs=args.n_jobs, backend=args.backend,
-                          progress=not args.no_progress, **settings)
+                          scheduler=args.scheduler, progress=not args.no_progress, **settings)
     print(enn.format_summary(summary))
     print(f"results in {out}")
     return summary

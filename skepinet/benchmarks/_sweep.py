@@ -73,14 +73,48 @@ def save_unit(path, settings, records):
     os.replace(tmp, path)
 
 
-def _run_unit(func, path, settings, threads):
+def _run_unit(func, path, threads):
+    # Saved by the caller, as results arrive: a cluster's workers need not share its disk.
     with torch_threads(threads):
-        records = func()
-    save_unit(path, settings, records)
-    return str(path), records
+        return str(path), func()
 
 
-def run_units(units, out, *, n_jobs=1, backend=None, progress=True, desc="runs"):
+@contextlib.contextmanager
+def cluster(backend, scheduler=None, n_jobs=1):
+    """joblib's backend for a sweep, connected to a cluster where it needs one.
+
+    ``backend='dask'`` runs on the Dask scheduler at ``scheduler`` (an
+    address such as ``tcp://10.0.0.5:8786``), or on the client already
+    active, or else on a local cluster of ``n_jobs`` worker processes
+    started for the sweep. Other backends are joblib's own.
+    """
+    if backend != "dask":
+        if scheduler is not None:
+            raise ValueError(f"--scheduler needs --backend dask, not {backend!r}.")
+        with parallel_config(backend=backend) if backend else contextlib.nullcontext():
+            yield
+        return
+    try:
+        import distributed
+    except ImportError:
+        raise ValueError("--backend dask needs dask.distributed: pip install "
+                         "'skepinet[dask]'.") from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            stack.enter_context(distributed.Client(scheduler))
+        else:
+            try:
+                distributed.get_client()
+            except ValueError:  # no client yet: a local cluster for this sweep
+                local = stack.enter_context(distributed.LocalCluster(
+                    n_workers=max(n_jobs, 1), threads_per_worker=1, dashboard_address=None))
+                stack.enter_context(distributed.Client(local))
+        stack.enter_context(parallel_config(backend="dask"))
+        yield
+
+
+def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=True,
+              desc="runs"):
     """Run the units not already saved under ``out``; return every unit's records.
 
     Parameters
@@ -93,9 +127,10 @@ def run_units(units, out, *, n_jobs=1, backend=None, progress=True, desc="runs")
         Parallel workers (joblib); each runs torch on one thread when
         ``n_jobs != 1``, so workers do not fight over cores.
     backend : str or None (default=None)
-        A joblib backend name (e.g. ``'loky'``, ``'dask'``, ``'ray'`` once
-        registered); ``None`` keeps joblib's default or the active
-        ``joblib.parallel_config``.
+        A joblib backend name (e.g. ``'loky'``, ``'threading'``, ``'dask'``);
+        ``None`` keeps joblib's default or the active ``joblib.parallel_config``.
+    scheduler : str or None (default=None)
+        With ``backend='dask'``: the scheduler's address (see :func:`cluster`).
     progress : bool (default=True)
         Show a progress bar.
 
@@ -112,15 +147,19 @@ def run_units(units, out, *, n_jobs=1, backend=None, progress=True, desc="runs")
             todo.append(((task, agent, seed), path, settings, func))
         else:
             results[(task, agent, seed)] = saved
-    threads = None if n_jobs == 1 else 1
-    jobs = (delayed(_run_unit)(func, path, settings, threads) for _, path, settings, func in todo)
-    keys = {str(path): key for key, path, _, _ in todo}
-    with parallel_config(backend=backend) if backend else contextlib.nullcontext():
+    threads = None if n_jobs == 1 and backend != "dask" else 1
+    jobs = (delayed(_run_unit)(func, path, threads) for _, path, _, func in todo)
+    todo_by_path = {str(path): (key, path, settings) for key, path, settings, _ in todo}
+    with cluster(backend, scheduler, n_jobs):
         bar = tqdm(total=len(units), initial=len(results), desc=desc, disable=not progress,
                    unit="run")
         try:
-            for path, records in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
-                results[keys[path]] = records
+            n_workers = -1 if backend == "dask" else n_jobs
+            for path, records in Parallel(n_jobs=n_workers,
+                                          return_as="generator_unordered")(jobs):
+                key, unit_file, settings = todo_by_path[path]
+                save_unit(unit_file, settings, records)
+                results[key] = records
                 bar.update(1)
         finally:
             bar.close()

@@ -368,7 +368,7 @@ def run_enn(out, *, seeds=range(10), input_dims=(2, 10), temperatures=(0.01, 0.1
             n_trains=(10, 100, 1000), n_test=1000, agents=None, agent_params=None,
             far_near_params=None, variants=None, schedule=None, n_index=1000, n_dyads=1000,
             far_near_seeds=range(10), far_near_n_train=500, n_eval=2000, n_jobs=1,
-            backend=None, progress=True):
+            backend=None, scheduler=None, progress=True):
     """Run (or resume) the ENN-quality sweep and write its results under ``out``.
 
     Writes ``summary.json``, ``table.csv`` (agent x setting), ``sweep.csv``
@@ -406,6 +406,8 @@ def run_enn(out, *, seeds=range(10), input_dims=(2, 10), temperatures=(0.01, 0.1
         joblib workers.
     backend : str or None
         joblib backend.
+    scheduler : str or None
+        Dask scheduler address, with ``backend='dask'``.
     progress : bool (default=True)
         Show a progress bar.
 
@@ -428,7 +430,8 @@ def run_enn(out, *, seeds=range(10), input_dims=(2, 10), temperatures=(0.01, 0.1
                    far_near_seeds=far_near_seeds, far_near_n_train=far_near_n_train,
                    n_eval=n_eval, far_near_params=far_near_params or {}, variants=variants)
     start = time.perf_counter()
-    results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,
+    results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                         progress=progress,
                         desc="enn runs")
     summary = summarize_enn(results, agents=agents, tasks=tasks, seeds=seeds,
                             far_near_seeds=far_near_seeds,

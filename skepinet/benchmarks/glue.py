@@ -233,7 +233,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
              agents=None, n_pool=2000, budget=None, n_test=None, n_points=20,
              fractions=(0.1, 0.25, 0.5, 1.0), pretrained=None, max_length=None,
              agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
-             backend=None, progress=True):
+             backend=None, scheduler=None, progress=True):
     """Run (or resume) the GLUE sweep and write its results under ``out``.
 
     Parameters
@@ -271,7 +271,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
         grid.
     n_index : int (default=100)
         Index samples for scoring.
-    n_jobs, backend, progress
+    n_jobs, backend, scheduler, progress
         As for :func:`~skepinet.benchmarks.run_testbed`.
 
     Returns
@@ -329,7 +329,8 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
                                        make_agent_estimator(AGENTS[agent][0], 0, params))),
                               _GlueUnit(agent, seed, problem_file, labels, params, loop, grid,
                                         n_index)))
-    results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,
+    results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                         progress=progress,
                         desc="GLUE runs")
     curves, baselines = aggregate(results, [f"{t}-{mode}" for t in tasks], agents, METRICS,
                                   "accuracy", greater_is_better=True)

@@ -457,7 +457,7 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
                 temperatures=(0.03, 0.1), agents=None, n_pool=None, budget=None, n_test=5000,
                 input_dim=10, n_points=20, fractions=(0.5, 1.0), agent_params=None,
                 loop_params=None, grid=None, n_index=100, n_jobs=1, backend=None,
-                progress=True):
+                scheduler=None, progress=True):
     """Run (or resume) the testbed sweep and write its results under ``out``.
 
     Every (task, agent, seed) run is saved under ``out/units`` as it
@@ -500,6 +500,8 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
         joblib workers across runs.
     backend : str or None (default=None)
         joblib backend.
+    scheduler : str or None (default=None)
+        Dask scheduler address, with ``backend='dask'``.
     progress : bool (default=True)
         Show a progress bar.
 
@@ -531,7 +533,8 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
                           fractions=fractions, agent_params=agent_params or {},
                           loop_params=loop_params or {}, grid=grid, n_index=n_index)
     start = time.perf_counter()
-    results = run_units(units, out, n_jobs=n_jobs, backend=backend, progress=progress,
+    results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                         progress=progress,
                         desc="testbed runs")
     budgets = {task: b for task, (_, _, b) in tasks.items()}
     summary = {"settings": settings, "wall_time_s": time.perf_counter() - start,
