@@ -285,6 +285,8 @@ def _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs=None):
     worker, on chunk boundaries: the model is shipped once per worker, each
     chunk is the serial path's chunk, and the scores are identical.
     """
+    if _is_dask_array(X_pool) and priority is not _priorities.uniform:
+        return _score_dask_pool(model, X_pool, priority, n_index, chunk_size)
     n_pool = _n_rows(X_pool)
     n_workers = 1 if priority is _priorities.uniform else _effective_workers(n_jobs)
     n_chunks = -(-n_pool // chunk_size)
@@ -298,6 +300,30 @@ def _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs=None):
                                      chunk_size, None)
         for block in blocks)
     return np.concatenate(parts)
+
+
+def _is_dask_array(X):
+    return type(X).__module__.startswith("dask.array") and hasattr(X, "map_blocks")
+
+
+def _score_dask_pool(model, X_pool, priority, n_index, chunk_size):
+    """Scores of a ``dask.array`` pool, block by block where its data live.
+
+    The model enters the graph once, as one delayed object, so each worker
+    fetches it once; the scores (8 bytes a row) come back to the caller.
+    """
+    import dask
+
+    if X_pool.ndim > 1:
+        X_pool = X_pool.rechunk({axis: -1 for axis in range(1, X_pool.ndim)})
+    scores = X_pool.map_blocks(_score_dask_block, dask.delayed(model), priority, n_index,
+                               chunk_size, drop_axis=list(range(1, X_pool.ndim)),
+                               dtype=np.float64, meta=np.empty(0))
+    return np.asarray(scores.compute())
+
+
+def _score_dask_block(block, model, priority, n_index, chunk_size):
+    return _score_block(model, np.asarray(block), priority, n_index, chunk_size, None)
 
 
 def _effective_workers(n_jobs):

@@ -240,3 +240,13 @@ def test_scheduler_without_dask_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run(["testbed", "--quick", "--out", str(tmp_path), "--scheduler", "tcp://x:1"])
     assert "--scheduler needs --backend dask" in capsys.readouterr().err
+
+
+def test_scoring_quick_times_one_two_and_a_cluster_of_workers(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    result = run(["scoring", "--quick", "--out", str(tmp_path / "scoring")])
+    assert [r["config"] for r in result["rows"]] == [
+        "1 worker", "2 local workers", "2-worker Dask LocalCluster"]
+    assert result["same_choice"] is True
+    assert result["flops"] > 0 and all(0 < r["fraction_of_matmul"] < 1 for r in result["rows"])
+    assert "same rows chosen in every configuration: yes" in capsys.readouterr().out

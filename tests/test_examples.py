@@ -13,6 +13,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ("modal_style_loop.py", ["--rounds", "2"], "accuracy"),
     ("pipeline_grid_search.py", ["--quick"], "best baseline settings"),
     ("human_in_the_loop.py", ["--auto", "--budget", "10", "--checkpoint", "{tmp}/hitl.skepinet"], "log_loss"),
+    pytest.param("dask_pool_scoring.py", ["--quick"], "same rows chosen everywhere: yes",
+                 marks=pytest.mark.skipif(__import__("importlib").util.find_spec("distributed")
+                                          is None, reason="needs dask.distributed")),
 ])
 def test_example_runs(script, argv, expected, tmp_path, monkeypatch, capsys):
     argv = [arg.replace("{tmp}", str(tmp_path)) for arg in argv]

@@ -404,3 +404,14 @@ def test_scoring_on_a_dask_cluster_of_two_worker_processes(epinet, big_pool):
     assert len({task["worker"] for task in tasks.data}) == 2
     np.testing.assert_array_equal(on_cluster[0], serial[0])
     np.testing.assert_array_equal(on_cluster[1], serial[1])
+
+
+@pytest.mark.parametrize("strategy", [strategies.bald, strategies.margin],
+                         ids=lambda s: s.__name__)
+def test_a_dask_array_pool_is_scored_block_by_block(strategy, epinet, big_pool):
+    da = pytest.importorskip("dask.array")
+    serial = query(strategy, epinet, big_pool, 10, chunk_size=1000)
+    lazy = da.from_array(big_pool, chunks=(1000, 2))  # split columns are joined per block
+    scored = query(strategy, epinet, lazy, 10, chunk_size=1000)
+    np.testing.assert_array_equal(scored[0], serial[0])
+    np.testing.assert_array_equal(scored[1], serial[1])

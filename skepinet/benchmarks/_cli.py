@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import checkpoint, cost, enn, fit, glue, testbed
+from . import checkpoint, cost, enn, fit, glue, scoring, testbed
 from .._bench import report
 
 DEFAULT_OUT = Path("benchmark_results")
@@ -186,6 +186,15 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
 
+    p = sub.add_parser("scoring", help="pool scoring on 1 and 2 workers and a Dask cluster")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"results folder (default {DEFAULT_OUT}/scoring)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p.add_argument("--n-pool", type=int, default=None, help="pool rows (default 1000000)")
+    p.add_argument("--n-index", type=int, default=100, help="index samples (default 100)")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 2)")
+    p.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
+
     p = sub.add_parser("checkpoint", help="checkpoint size, save and load time")
     p.add_argument("--out", type=Path, default=None,
                    help=f"results folder (default {DEFAULT_OUT}/checkpoint)")
@@ -319,6 +328,16 @@ def run_fit_command(args):
     return result
 
 
+def run_scoring_command(args):
+    out = args.out or DEFAULT_OUT / ("scoring-quick" if args.quick else "scoring")
+    result = scoring.pool_scoring(
+        n_pool=args.n_pool or (20_000 if args.quick else 1_000_000), n_index=args.n_index,
+        n_train=200 if args.quick else 1000, repeats=args.repeats or (1 if args.quick else 2),
+        chunk_size=2048 if args.quick else 8192, dask=False if args.no_dask else None)
+    report(result, scoring.format_pool_scoring(result), Path(out) / "scoring.json")
+    return result
+
+
 def run_checkpoint_command(args):
     out = args.out or DEFAULT_OUT / ("checkpoint-quick" if args.quick else "checkpoint")
     result = checkpoint.checkpoint_cost(
@@ -330,7 +349,7 @@ def run_checkpoint_command(args):
 
 
 COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "enn": run_enn_command,
-            "cost": run_cost_command, "fit": run_fit_command,
+            "cost": run_cost_command, "fit": run_fit_command, "scoring": run_scoring_command,
             "checkpoint": run_checkpoint_command}
 
 

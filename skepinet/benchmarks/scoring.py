@@ -1,0 +1,144 @@
+"""Pool scoring at scale: one process, two local workers, a two-worker Dask cluster.
+
+An epinet trained on testbed rows scores a large testbed pool with
+``variance`` (``n_index`` index samples a row), timed side by side on one
+worker, on two local joblib workers (loky processes), and on a
+``dask.distributed.LocalCluster`` of two single-threaded worker processes
+(when dask is installed). Every configuration must choose the same rows.
+
+The work is counted with ``torch.utils.flop_counter`` on one chunk, so each
+time converts to achieved FLOP/s, compared with what this machine's matmul
+reaches on the same threads (one thread per worker): the fraction of the
+machine's limit the scoring path achieves.
+"""
+
+import contextlib
+import os
+import time
+
+import numpy as np
+import torch
+
+from .._bench import environment, torch_threads
+from ..datasets import make_testbed_classification
+from ..estimators import EpinetClassifier
+from ..strategies import variance
+
+__all__ = ["pool_scoring", "format_pool_scoring"]
+
+
+def _flops_per_row(model, X, n_index):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        model.predict_proba_joint(X, n_index=n_index)
+    return counter.get_total_flops() / len(X)
+
+
+def _matmul_flops_per_second(n_threads, size=1024, repeats=5):
+    """The machine's limit: FLOP/s of a square float32 matmul on ``n_threads``."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    with torch_threads(n_threads):
+        a @ b
+        best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size ** 3 / best
+
+
+def _timed(call):
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def _dask_cluster(n_workers):
+    import distributed
+    from joblib import parallel_config
+
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster), parallel_config(backend="dask"):
+        yield
+
+
+def pool_scoring(*, n_pool=1_000_000, n_index=100, n_train=1000, n_instances=10,
+                 chunk_size=8192, repeats=2, dask=None):
+    """Time ``variance`` over a pool three ways (see the module docstring).
+
+    Parameters
+    ----------
+    n_pool : int (default=1000000)
+    n_index : int (default=100)
+    n_train : int (default=1000)
+        Rows the epinet is fitted on.
+    n_instances : int (default=10)
+    chunk_size : int (default=8192)
+    repeats : int (default=2)
+        Timed runs per configuration; the minimum is kept.
+    dask : bool or None (default=None)
+        Include the Dask cluster; ``None``: when dask.distributed is installed.
+
+    Returns
+    -------
+    result : dict
+    """
+    load_before = os.getloadavg()
+    X, y = make_testbed_classification(n_train, input_dim=10, random_state=0)
+    model = EpinetClassifier(random_state=0).fit(X, y)
+    pool, _ = make_testbed_classification(n_pool, input_dim=10, random_state=1)
+    pool = pool.astype(np.float32)
+    flops = _flops_per_row(model, pool[:1024], n_index) * n_pool
+    if dask is None:
+        try:
+            import distributed  # noqa: F401
+            dask = True
+        except ImportError:
+            dask = False
+
+    def score(**kwargs):
+        return variance(model, pool, n_instances, n_index=n_index, random_state=0,
+                        chunk_size=chunk_size, **kwargs)
+
+    configs = [("1 worker", 1, contextlib.nullcontext), ("2 local workers", 2,
+                                                          contextlib.nullcontext)]
+    if dask:
+        configs.append(("2-worker Dask LocalCluster", None, lambda: _dask_cluster(2)))
+    rows, chosen = [], []
+    for name, n_jobs, context in configs:
+        threads = 1 if n_jobs == 1 else None  # loky and dask workers get one thread each
+        with context(), torch_threads(threads):
+            score(n_jobs=n_jobs)  # warm: worker start-up is not scoring
+            times, picks = [], None
+            for _ in range(repeats):
+                start = time.perf_counter()
+                picks = score(n_jobs=n_jobs)
+                times.append(time.perf_counter() - start)
+        chosen.append(picks[0].tolist())
+        workers = n_jobs or 2
+        rows.append({"config": name, "workers": workers, "seconds": min(times),
+                     "flops_per_second": flops / min(times)})
+    limit = _matmul_flops_per_second(1)
+    for row in rows:
+        row["speedup"] = rows[0]["seconds"] / row["seconds"]
+        row["fraction_of_matmul"] = row["flops_per_second"] / (limit * row["workers"])
+    return {"rows": rows, "same_choice": all(c == chosen[0] for c in chosen),
+            "flops": flops, "matmul_flops_per_second_1_thread": limit,
+            "settings": dict(n_pool=n_pool, n_index=n_index, n_train=n_train,
+                             n_instances=n_instances, chunk_size=chunk_size, repeats=repeats),
+            "environment": environment("cpu", load_before)}
+
+
+def format_pool_scoring(result):
+    """The timings as a text table."""
+    s = result["settings"]
+    lines = [f"variance over {s['n_pool']:,} rows, n_index {s['n_index']}, "
+             f"{result['flops'] / 1e9:.1f} GFLOP; matmul limit "
+             f"{result['matmul_flops_per_second_1_thread'] / 1e9:.1f} GFLOP/s per thread",
+             f"{'configuration':<28} {'time':>8} {'speed-up':>9} {'GFLOP/s':>8} "
+             f"{'of peak':>10}"]
+    for r in result["rows"]:
+        lines.append(f"{r['config']:<28} {r['seconds']:>7.2f}s {r['speedup']:>8.2f}x "
+                     f"{r['flops_per_second'] / 1e9:>8.2f} {r['fraction_of_matmul']:>9.0%}")
+    lines.append("same rows chosen in every configuration: "
+                 + ("yes" if result["same_choice"] else "NO"))
+    return "\n".join(lines)
