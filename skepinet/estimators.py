@@ -529,6 +529,15 @@ class _ENNClassifier(NeuralNetClassifier):
     # -- validation ------------------------------------------------------------
 
     def _check_hyperparameters(self):
+        requested = vars(self).get("device", "auto")
+        try:
+            if requested is not None:
+                torch.device(resolve_device(requested))
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device={requested!r} is not a torch device; pass 'auto' (a GPU when one is "
+                "visible), 'cpu', 'cuda' or e.g. 'cuda:1'."
+            ) from None
         if self.backbone not in BACKBONES:
             raise ValueError(
                 f"backbone={self.backbone!r} is not supported; "

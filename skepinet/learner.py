@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from . import persistence
 from .journal import AnswerJournal, read_journal
 from .strategies import _is_fitted, _Model, _require_enn, _take_rows, variance
+from .utils import n_rows
 
 __all__ = ["ActiveLearner", "History", "RECIPES", "pool_fingerprint"]
 
@@ -292,10 +293,22 @@ def _is_iterator(result):
 
 def _check_answer_count(labels, rows):
     if labels.ndim != 1 or len(labels) != len(rows):
+        given = (f"{len(labels)} labels" if labels.ndim == 1 else "no list of labels"
+                 if labels.ndim == 0 else f"an array of shape {labels.shape}")
         raise ValueError(
-            f"the oracle returned {len(labels) if labels.ndim else 'no list of'} labels "
-            f"for {len(rows)} rows; return exactly one label per requested row. "
-            "Nothing was recorded for this step."
+            f"the oracle returned {given} for {len(rows)} rows; return exactly one label "
+            "per requested row. Nothing was recorded for this step."
+        )
+
+
+def _check_classes(classes):
+    if classes is None:
+        return
+    labels = np.asarray(classes)
+    if labels.ndim != 1 or len(labels) < 2 or len(np.unique(labels)) != len(labels):
+        raise ValueError(
+            f"classes must list every label once, at least 2 of them; got {classes!r}. "
+            "Pass e.g. classes=[0, 1] or classes=['neg', 'pos']."
         )
 
 
@@ -343,6 +356,12 @@ class ActiveLearner:
 
     def __init__(self, estimator, query_strategy=variance, X_training=None, y_training=None,
                  random_state=None, **fit_kwargs):
+        if not callable(query_strategy):
+            raise TypeError(
+                f"query_strategy must be a strategy function, got {query_strategy!r} "
+                f"({type(query_strategy).__name__}); pass e.g. skepinet.variance, or any "
+                "modAL-style strategy(classifier, X_pool, n_instances)."
+            )
         self.estimator = estimator
         self.query_strategy = query_strategy
         self.X_training = X_training
@@ -393,6 +412,9 @@ class ActiveLearner:
         self : ActiveLearner
         """
         _check_same_width(self.X_training, X)
+        if n_rows(X) != len(y):
+            raise ValueError(f"teach() got {n_rows(X)} rows and {len(y)} labels; pass one "
+                             "label per row.")
         X_all, y_all = _stack(self.X_training, X), _stack(self.y_training, y)
         if only_new:
             if not hasattr(self.estimator, "partial_fit"):
@@ -430,10 +452,16 @@ class ActiveLearner:
             Only with ``return_metrics=True``.
         """
         # Only keywords a strategy names: modAL's forward **kwargs to predict_proba.
+        rng_state = self.rng_.bit_generator.state
         if "random_state" not in query_kwargs and _names_parameter(self.query_strategy,
                                                                    "random_state"):
             query_kwargs["random_state"] = int(self.rng_.integers(2**31))
-        indices, scores = self.query_strategy(self, X_pool, *query_args, **query_kwargs)
+        try:
+            indices, scores = self.query_strategy(self, X_pool, *query_args, **query_kwargs)
+        except BaseException:
+            # A rejected query must not shift the queries that follow.
+            self.rng_.bit_generator.state = rng_state
+            raise
         rows = _take_rows(X_pool, indices)
         return (indices, rows, scores) if return_metrics else (indices, rows)
 
@@ -582,11 +610,18 @@ class ActiveLearner:
         labels_of = self._make_oracle(oracle, n_pool)
         if (X_eval is None) != (y_eval is None):
             raise ValueError("pass both X_eval and y_eval, or neither.")
+        if X_eval is not None and n_rows(X_eval) != len(y_eval):
+            raise ValueError(
+                f"X_eval has {n_rows(X_eval)} rows but y_eval has {len(y_eval)} labels; pass "
+                "one label per evaluation row."
+            )
         if replay is not None:
             if isinstance(replay, bool) or not isinstance(replay, Integral) or replay < 0:
                 raise ValueError(f"replay must be None or a non-negative integer, got "
                                  f"{replay!r}; e.g. replay=100.")
         n_index = _check_positive_int(n_index, "n_index", 100)
+        eval_every = _check_positive_int(eval_every, "eval_every", 1)
+        _check_classes(classes)
         journal = _journal_path(journal, checkpoint)
         _check_checkpoint_folder(checkpoint)
         _check_checkpoint_folder(journal, "journal")

@@ -46,6 +46,7 @@ from sklearn.exceptions import NotFittedError
 from . import priorities as _priorities
 from .priorities import _is_integer
 from .estimators import DEFAULT_N_INDEX, check_n_index
+from .utils import n_rows
 
 __all__ = [
     "bald",
@@ -67,11 +68,7 @@ DEFAULT_CHUNK_SIZE = 8192
 # -- pool access -----------------------------------------------------------------
 
 
-def _n_rows(X):
-    if isinstance(X, dict):
-        return _n_rows(next(iter(X.values()))) if X else 0
-    shape = getattr(X, "shape", None)
-    return shape[0] if shape is not None else len(X)
+_n_rows = n_rows
 
 
 def _take_rows(X, rows):

@@ -2,7 +2,7 @@
 
 import os
 
-__all__ = ["fsync_folder"]
+__all__ = ["fsync_folder", "n_rows"]
 
 
 def fsync_folder(folder):
@@ -23,3 +23,20 @@ def fsync_folder(folder):
         pass
     finally:
         os.close(fd)
+
+
+def n_rows(X):
+    """Number of rows of numpy, pandas, lists, sparse matrices or a dict of per-row arrays.
+
+    Parameters
+    ----------
+    X : array-like or dict
+
+    Returns
+    -------
+    n : int
+    """
+    if isinstance(X, dict):
+        return n_rows(next(iter(X.values()))) if X else 0
+    shape = getattr(X, "shape", None)
+    return shape[0] if shape is not None else len(X)
