@@ -8,6 +8,7 @@ epistemic index samples at once, shape ``(n_index, n_samples, n_classes)``.
 """
 
 import contextlib
+import functools
 import numbers
 from types import MappingProxyType
 
@@ -64,8 +65,15 @@ def resolve_device(device):
     device : str, torch.device or None
     """
     if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if _cuda_available() else "cpu"
     return device
+
+
+@functools.lru_cache(maxsize=None)
+def _cuda_available():
+    # Asked on every read of ``device`` (several times a batch); the answer is fixed
+    # once CUDA is initialised in the process.
+    return torch.cuda.is_available()
 
 
 def _available_memory():
@@ -702,7 +710,8 @@ class _ENNClassifier(NeuralNetClassifier):
 
     def train_step_single(self, batch, **fit_params):
         """One gradient computation, averaging the loss over index samples."""
-        self._set_training(True)
+        if not self.module_.training:  # set once per epoch, not per batch (a walk of the modules)
+            self._set_training(True)
         Xi, yi = unpack_data(batch)
         index = self._training_index().to(self.device)
         logits = self.infer(Xi, index=index, **fit_params)
