@@ -479,6 +479,7 @@ def batchbald(
     n_candidates=None,
     max_configs=1024,
     chunk_size=DEFAULT_CHUNK_SIZE,
+    n_jobs=None,
 ):
     """Query a jointly informative batch by greedy BatchBALD (epistemic).
 
@@ -512,6 +513,9 @@ def batchbald(
         Label configurations enumerated exactly, or sampled beyond that.
     chunk_size : int (default=8192)
         Rows per model call.
+    n_jobs : int or None (default=None)
+        joblib workers for the BALD pre-selection over the pool (see
+        :func:`bald`).
 
     Returns
     -------
@@ -525,6 +529,7 @@ def batchbald(
     n_instances = _check_n_instances(n_instances, n_pool)
     n_index = check_n_index(n_index)
     chunk_size = _check_chunk_size(chunk_size)
+    _effective_workers(n_jobs)
     model = _Model(classifier)
     _require_enn(model, "batchbald")
     rng = check_random_state(random_state)
@@ -532,7 +537,7 @@ def batchbald(
     if n_candidates is not None:
         n_candidates = _check_n_candidates(n_candidates, n_instances, n_pool)
     if n_candidates is not None and n_candidates < n_pool:
-        scores = _score_pool(model, X_pool, _priorities.bald, n_index, chunk_size, rng)
+        scores = _score_pool(model, X_pool, _priorities.bald, n_index, chunk_size, rng, n_jobs)
         candidates = select_top(scores, n_candidates, rng)
         proba = _joint_of_rows(model, _take_rows(X_pool, candidates), n_index, chunk_size)
     else:
@@ -606,6 +611,7 @@ def uncertain_diverse(
     n_candidates=None,
     X_labelled=None,
     chunk_size=DEFAULT_CHUNK_SIZE,
+    n_jobs=None,
 ):
     """Query uncertain rows that are also far apart in feature space.
 
@@ -637,6 +643,8 @@ def uncertain_diverse(
         Labelled rows, as in :func:`coreset`.
     chunk_size : int (default=8192)
         Rows per model call.
+    n_jobs : int or None (default=None)
+        joblib workers scoring the pool (see :func:`bald`).
 
     Returns
     -------
@@ -653,12 +661,13 @@ def uncertain_diverse(
     if n_candidates is None:
         n_candidates = 10 * n_instances
     n_candidates = _check_n_candidates(n_candidates, n_instances, n_pool)
+    _effective_workers(n_jobs)
     model = _Model(classifier)
     if priority_name in _priorities.EPISTEMIC_PRIORITIES:
         _require_enn(model, priority_name)
     rng = check_random_state(random_state)
 
-    scores = _score_pool(model, X_pool, priority, n_index, chunk_size, rng)
+    scores = _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs)
     candidates = select_top(scores, n_candidates, rng)  # best first
     picks = [0]
     if n_instances > 1:

@@ -361,6 +361,15 @@ def test_scoring_on_two_workers_equals_one(strategy, epinet, big_pool):
     np.testing.assert_array_equal(parallel[1], serial[1])
 
 
+@pytest.mark.parametrize("strategy", [strategies.batchbald, strategies.uncertain_diverse],
+                         ids=lambda s: s.__name__)
+def test_two_stage_strategies_score_their_pool_on_workers_too(strategy, epinet, big_pool):
+    serial = query(strategy, epinet, big_pool, 3, chunk_size=700, n_candidates=30)
+    parallel = query(strategy, epinet, big_pool, 3, chunk_size=700, n_candidates=30, n_jobs=2)
+    np.testing.assert_array_equal(parallel[0], serial[0])
+    np.testing.assert_array_equal(parallel[1], serial[1])
+
+
 def test_scoring_follows_joblibs_parallel_config(epinet, big_pool, monkeypatch):
     import joblib
 
