@@ -273,6 +273,8 @@ LEARNER_CASES = [
      ValueError, r"eval_every must be a positive integer, got 0"),
     ("n_index-0", lambda l, t: l.run(X, never, 20, n_index=0, **RUN), ValueError,
      r"n_index must be a positive integer, got 0"),
+    ("checkpoint_every-0", lambda l, t: l.run(X, never, 20, checkpoint_every=0, **RUN),
+     ValueError, r"checkpoint_every must be a positive integer, got 0"),
     ("pool-nan", lambda l, t: l.run(X_NAN, never, 20, **RUN), ValueError,
      r"X_pool row 3 holds NaN or infinity"),
     ("oracle-length", lambda l, t: l.run(X, y[:10], 20, **RUN), ValueError,

@@ -22,7 +22,7 @@ import zipfile
 import numpy as np
 import pytest
 
-N_TRIALS = 24
+N_TRIALS = 25
 BUDGET, ACQUISITION, CANDIDATES = 40, 5, 40
 EVENTS = ("oracle", "train", "fsync", "zip", "replace", "time")
 CONFIGS = {
@@ -30,6 +30,8 @@ CONFIGS = {
     "callable-replay": dict(oracle="callable", run=dict(recipe="replay")),
     "array-online-replay10": dict(oracle="array", run=dict(recipe="online", replay=10)),
     "callable-online": dict(oracle="callable", run=dict(recipe="online", replay=0)),
+    "callable-replay-checkpoint-every-3": dict(oracle="callable",
+                                               run=dict(recipe="replay", checkpoint_every=3)),
 }
 
 
