@@ -24,6 +24,21 @@ def learner():
                          variance, random_state=0)
 
 
+def interrupted_person(y, after):
+    """An oracle answering row by row that is interrupted once, after ``after`` answers."""
+    asked, stop = [], [after]
+
+    def oracle(rows, indices):
+        for i in indices:
+            if len(asked) == stop[0]:
+                stop[0] = None
+                raise KeyboardInterrupt  # the person closed the laptop mid-batch
+            asked.append(int(i))
+            yield y[i]
+
+    return oracle, asked
+
+
 def answers(path):
     return [(r["row"], r["label"]) for r in read_journal(path) if r["event"] == "answer"]
 
@@ -71,16 +86,7 @@ def test_a_corrupted_line_is_named_by_file_and_line(tmp_path):
 
 def test_the_journal_alone_resumes_a_run_without_asking_again(pool, tmp_path):
     X, y = pool
-    asked, stop = [], [17]
-
-    def oracle(rows, indices):
-        for i in indices:
-            if len(asked) == stop[0]:
-                stop[0] = None
-                raise KeyboardInterrupt  # the person closed the laptop mid-batch
-            asked.append(int(i))
-            yield y[i]
-
+    oracle, asked = interrupted_person(y, after=17)
     journal = tmp_path / "answers.jsonl"
     with pytest.raises(KeyboardInterrupt):
         learner().run(X, oracle, 30, journal=journal, **RUN)
@@ -97,16 +103,7 @@ def test_the_journal_alone_resumes_a_run_without_asking_again(pool, tmp_path):
 
 def test_an_interrupted_learner_resumes_in_memory_from_its_journal(pool, tmp_path):
     X, y = pool
-    asked, stop = [], [8]
-
-    def oracle(rows, indices):
-        for i in indices:
-            if len(asked) == stop[0]:
-                stop[0] = None
-                raise KeyboardInterrupt
-            asked.append(int(i))
-            yield y[i]
-
+    oracle, asked = interrupted_person(y, after=8)
     checkpoint = tmp_path / "run.skepinet"
     same = learner()
     with pytest.raises(KeyboardInterrupt):
