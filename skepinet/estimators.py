@@ -10,6 +10,7 @@ epistemic index samples at once, shape ``(n_index, n_samples, n_classes)``.
 import contextlib
 import functools
 import numbers
+import warnings
 from types import MappingProxyType
 
 import numpy as np
@@ -196,6 +197,15 @@ def _accuracy_on_encoded(net, X, y):
     return float(np.mean(net.predict_proba(X).argmax(axis=1) == to_numpy(y)))
 
 
+def _shared_tensor(array):
+    """A tensor over ``array``'s memory, read-only arrays included (batches are only read)."""
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
+
+
 class _TensorBatches:
     """Batches sliced from in-memory arrays: what ``DataLoader`` over a skorch ``Dataset`` yields.
 
@@ -228,7 +238,7 @@ class _TensorBatches:
         batch_size = kwargs.get("batch_size", net.batch_size)
         if batch_size == -1:
             batch_size = len(dataset)
-        return cls(torch.from_numpy(dataset.X), torch.from_numpy(dataset.y), batch_size,
+        return cls(_shared_tensor(dataset.X), _shared_tensor(dataset.y), batch_size,
                    bool(kwargs.get("shuffle", False)), bool(kwargs.get("drop_last", False)))
 
     def __len__(self):

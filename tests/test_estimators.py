@@ -616,3 +616,18 @@ def test_the_fast_path_steps_aside_for_what_it_does_not_handle(data):
                           estimators._TensorBatches)
     subset = torch.utils.data.Subset(clf.get_dataset(X, y), range(10))
     assert not isinstance(clf.get_iterator(subset, training=True), estimators._TensorBatches)
+
+
+def test_read_only_arrays_train_without_a_warning_and_alike(data):
+    import warnings
+
+    X, y = data
+    X = X.astype(np.float32)
+    frozen, labels = X.copy(), y.copy()
+    frozen.setflags(write=False)
+    labels.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_only = EpinetClassifier(**FAST).fit(frozen, labels)
+    np.testing.assert_array_equal(read_only.predict_proba_joint(X, n_index=3),
+                                  EpinetClassifier(**FAST).fit(X, y).predict_proba_joint(X, 3))
