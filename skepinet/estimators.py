@@ -229,7 +229,8 @@ class _TensorBatches:
         prefix = "iterator_train" if training else "iterator_valid"
         iterator = net.iterator_train if training else net.iterator_valid
         kwargs = net.get_params_for(prefix)
-        if (type(dataset) is not Dataset or iterator is not torch.utils.data.DataLoader
+        if (getattr(net, "accelerator", None) is not None  # accelerate prepares DataLoaders
+                or type(dataset) is not Dataset or iterator is not torch.utils.data.DataLoader
                 or not set(kwargs) <= cls._OPTIONS
                 or not isinstance(dataset.X, np.ndarray) or not isinstance(dataset.y, np.ndarray)
                 or dataset.X.dtype.kind != "f" or dataset.y.dtype.kind not in "iu"
@@ -657,7 +658,12 @@ class _ENNClassifier(NeuralNetClassifier):
 
     def _training_index(self):
         """Index samples for one training step (drawn from the RNG scope)."""
-        return self.module_.sample_index(self.n_index_train)
+        return self._network().sample_index(self.n_index_train)
+
+    def _network(self):
+        """``module_`` itself, unwrapped from a (Distributed)DataParallel wrapper."""
+        wrapped = (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)
+        return self.module_.module if isinstance(self.module_, wrapped) else self.module_
 
     def fit(self, X, y, **fit_params):
         """Initialise and train the network.
@@ -819,7 +825,7 @@ class _ENNClassifier(NeuralNetClassifier):
         first = block * _INDEX_BLOCK
         generator = torch.Generator().manual_seed(self.index_seed_ + block)
         size = min(n_index - first, _INDEX_BLOCK) if n_index > _INDEX_BLOCK else n_index
-        index = self.module_.sample_index(size, generator=generator)
+        index = self._network().sample_index(size, generator=generator)
         return index[part.start - first:part.stop - first].to(self.device)
 
     def _iter_joint_proba(self, X, n_index):
@@ -931,7 +937,8 @@ class _ENNClassifier(NeuralNetClassifier):
         self._set_training(False)
 
         def features(batch):
-            out = self.module_.features(**batch) if isinstance(batch, dict) else self.module_.features(batch)
+            network = self._network()
+            out = network.features(**batch) if isinstance(batch, dict) else network.features(batch)
             return out.float().cpu().numpy()
 
         with torch.inference_mode(), self._autocast():
@@ -1139,7 +1146,8 @@ class EpinetClassifier(_ENNClassifier):
             return args, kwargs
         # The learnable epinet's L2 pulls it towards *not* cancelling the
         # prior, i.e. towards the same uncertainty everywhere: it gets its own.
-        head = getattr(self.module_, "head", self.module_)  # under a text encoder, or not
+        network = self._network()
+        head = getattr(network, "head", network)  # under a text encoder, or not
         learnable = getattr(head, "learnable", None)  # a custom module may have none
         epinet = set() if learnable is None else {id(p) for p in learnable.parameters()}
         params = list(args[0])
@@ -1291,7 +1299,8 @@ class EnsembleClassifier(_ENNClassifier):
 
     def _training_index(self):
         # Every member sees every batch: a deep ensemble, not a subsample.
-        head = getattr(self.module_, "head", self.module_)  # under a text encoder, or not
+        network = self._network()
+        head = getattr(network, "head", network)  # under a text encoder, or not
         return torch.arange(head.n_members)
 
 
