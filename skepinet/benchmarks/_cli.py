@@ -68,11 +68,11 @@ def _common(parser):
                         help="CI-sized run: checks the pipeline, not the numbers")
     parser.add_argument("--n-jobs", type=int, default=1, help="joblib workers (default 1)")
     parser.add_argument("--backend", default=None,
-                        help="joblib backend, e.g. loky, threading, dask (default joblib's)")
+                        help="joblib backend, e.g. loky, threading, dask, ray (default joblib's)")
     parser.add_argument("--scheduler", default=None,
-                        help="with --backend dask: the scheduler's address, e.g. "
-                             "tcp://10.0.0.5:8786 (default: a local cluster of --n-jobs "
-                             "worker processes)")
+                        help="with --backend dask or ray: the cluster's address, e.g. "
+                             "tcp://10.0.0.5:8786 or ray://10.0.0.5:10001 (default: a local "
+                             "cluster of --n-jobs worker processes)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

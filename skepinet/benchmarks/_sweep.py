@@ -86,11 +86,18 @@ def cluster(backend, scheduler=None, n_jobs=1):
     ``backend='dask'`` runs on the Dask scheduler at ``scheduler`` (an
     address such as ``tcp://10.0.0.5:8786``), or on the client already
     active, or else on a local cluster of ``n_jobs`` worker processes
-    started for the sweep. Other backends are joblib's own.
+    started for the sweep. ``backend='ray'`` joins the Ray cluster at
+    ``scheduler`` (e.g. ``ray://10.0.0.5:10001``), or the one already
+    initialised, or starts a local one of ``n_jobs`` CPUs. Other backends
+    are joblib's own.
     """
+    if backend == "ray":
+        with _ray_cluster(scheduler, n_jobs):
+            yield
+        return
     if backend != "dask":
         if scheduler is not None:
-            raise ValueError(f"--scheduler needs --backend dask, not {backend!r}.")
+            raise ValueError(f"--scheduler needs --backend dask or ray, not {backend!r}.")
         with parallel_config(backend=backend) if backend else contextlib.nullcontext():
             yield
         return
@@ -111,6 +118,26 @@ def cluster(backend, scheduler=None, n_jobs=1):
                 stack.enter_context(distributed.Client(local))
         stack.enter_context(parallel_config(backend="dask"))
         yield
+
+
+@contextlib.contextmanager
+def _ray_cluster(address, n_jobs):
+    try:
+        import ray
+        from ray.util.joblib import register_ray
+    except ImportError:
+        raise ValueError("--backend ray needs ray: pip install 'skepinet[ray]'.") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, num_cpus=None if address else max(n_jobs, 1),
+                 include_dashboard=False, log_to_driver=False)
+    register_ray()
+    try:
+        with parallel_config(backend="ray"):
+            yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=True,
@@ -147,16 +174,17 @@ def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=Tr
             todo.append(((task, agent, seed), path, settings, func))
         else:
             results[(task, agent, seed)] = saved
-    threads = None if n_jobs == 1 and backend != "dask" else 1
+    threads = None if n_jobs == 1 and backend not in ("dask", "ray") else 1
     jobs = (delayed(_run_unit)(func, path, threads) for _, path, _, func in todo)
     todo_by_path = {str(path): (key, path, settings) for key, path, settings, _ in todo}
     with cluster(backend, scheduler, n_jobs):
         bar = tqdm(total=len(units), initial=len(results), desc=desc, disable=not progress,
                    unit="run")
         try:
-            n_workers = -1 if backend == "dask" else n_jobs
-            for path, records in Parallel(n_jobs=n_workers,
-                                          return_as="generator_unordered")(jobs):
+            n_workers = -1 if backend in ("dask", "ray") else n_jobs
+            # Ray's joblib backend returns only whole lists: its units are saved at the end.
+            return_as = "list" if backend == "ray" else "generator_unordered"
+            for path, records in Parallel(n_jobs=n_workers, return_as=return_as)(jobs):
                 key, unit_file, settings = todo_by_path[path]
                 save_unit(unit_file, settings, records)
                 results[key] = records
