@@ -100,6 +100,24 @@ def _check_fits_in_memory(shape, itemsize=4):
         )
 
 
+def _check_batch_size(batch_size, name="batch_size"):
+    if (isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral)
+            or not (batch_size >= 1 or batch_size == -1)):
+        raise ValueError(f"{name} must be a positive integer or -1 (all rows at once), got "
+                         f"{batch_size!r}; e.g. batch_size=64.")
+
+
+def _check_training_settings(lr, max_epochs, batch_size):
+    """The optimizer and loop settings, checked before a fitted model is re-initialised."""
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}; e.g. lr=1e-3.")
+    if (isinstance(max_epochs, bool) or not isinstance(max_epochs, numbers.Integral)
+            or max_epochs < 0):
+        raise ValueError(f"max_epochs must be a non-negative integer, got {max_epochs!r}; "
+                         "e.g. max_epochs=100.")
+    _check_batch_size(batch_size)
+
+
 def check_n_index(n_index, name="n_index"):
     """Validate a number of epistemic index samples.
 
@@ -557,6 +575,7 @@ class _ENNClassifier(NeuralNetClassifier):
                 f"device={requested!r} is not a torch device; pass 'auto' (a GPU when one is "
                 "visible), 'cpu', 'cuda' or e.g. 'cuda:1'."
             ) from None
+        _check_training_settings(self.lr, self.max_epochs, self.batch_size)
         if self.backbone not in BACKBONES:
             raise ValueError(
                 f"backbone={self.backbone!r} is not supported; "
@@ -771,6 +790,8 @@ class _ENNClassifier(NeuralNetClassifier):
             batch_size = self.cuda_batch_size
         else:
             batch_size = self.batch_size
+        _check_batch_size(batch_size, "the prediction batch size (iterator_valid__batch_size, "
+                                      "cuda_batch_size or batch_size)")
         return max(n_rows, 1) if batch_size == -1 else batch_size
 
     def _batch(self, X, rows):

@@ -635,6 +635,7 @@ class ActiveLearner:
         _check_checkpoint_folder(journal, "journal")
         _check_finite_pool(X_pool)
         fingerprint = pool_fingerprint(X_pool)
+        fresh = self.run_state_ is None
         state, banked = self._prepare_run(n_pool, budget, oracle, classes, fingerprint,
                                           checkpoint, journal, X_pool)
         answers = None if journal is None else AnswerJournal(journal, fingerprint)
@@ -672,6 +673,11 @@ class ActiveLearner:
                 self._log_step(state, time.perf_counter() - start, X_eval, y_eval, eval_every,
                                final=state["n_labelled"] >= budget)
                 bar.update(len(chosen))
+        except BaseException:
+            if fresh and state["n_labelled"] == 0 and not state["pending"]:
+                # Nothing recorded: no run began (answers given are in the journal).
+                self.run_state_ = None
+            raise
         finally:
             bar.close()
         state["elapsed"] = time.perf_counter() - start

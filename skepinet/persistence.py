@@ -26,6 +26,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 import torch
@@ -377,7 +378,8 @@ def _read(path, tensors=True):
             blob = archive.read(TENSORS) if tensors else None
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, KeyError, EOFError, json.JSONDecodeError, UnicodeDecodeError,
+    except (zipfile.BadZipFile, zlib.error, KeyError, EOFError, json.JSONDecodeError,
+            UnicodeDecodeError,
             OSError) as error:
         if os.path.isfile(path) and _looks_like_pickle(path):
             raise CheckpointError(
