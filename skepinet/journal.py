@@ -10,6 +10,10 @@ acquisition writes one ``ask`` line (the rows about to be asked) and one
 :meth:`skepinet.ActiveLearner.run` replays it over the last checkpoint, so
 an answer given is never lost nor asked again. A person can recover the
 labels with any JSON reader, or ``grep '"answer"'``.
+
+The labelling app (:mod:`skepinet.label`) also writes ``skip`` and ``undo``
+records (a row passed over, an earlier answer or skip taken back); an
+``ActiveLearner`` run refuses a journal that holds them.
 """
 
 import datetime
@@ -18,7 +22,10 @@ import os
 
 from .utils import fsync_folder
 
-__all__ = ["AnswerJournal", "read_journal"]
+__all__ = ["AnswerJournal", "EVENTS", "read_journal"]
+
+EVENTS = ("ask", "answer", "skip", "undo")
+"""tuple of str : The kinds of journal record."""
 
 
 def read_journal(path):
@@ -60,7 +67,7 @@ def read_journal(path):
                 "edited or corrupted. Fix or remove that line: every other line is an answer "
                 "that will not be asked again."
             ) from None
-        if not isinstance(record, dict) or record.get("event") not in ("ask", "answer"):
+        if not isinstance(record, dict) or record.get("event") not in EVENTS:
             raise ValueError(f"{path}, line {number}, is not a journal record: {line[:80]!r}.")
         records.append(record)
     return records
@@ -92,8 +99,8 @@ class AnswerJournal:
                 f.truncate(data.rfind(b"\n") + 1)
 
     def _write(self, records):
-        lines = "".join(json.dumps({**r, "pool": self.fingerprint, "time": _now()}) + "\n"
-                        for r in records)
+        records = [{**r, "pool": self.fingerprint, "time": _now()} for r in records]
+        lines = "".join(json.dumps(record) + "\n" for record in records)
         new = not os.path.exists(self.path)
         if not self._tail_checked:
             self._drop_torn_tail()
@@ -104,15 +111,29 @@ class AnswerJournal:
             os.fsync(f.fileno())
         if new:
             fsync_folder(os.path.dirname(os.path.abspath(self.path)))
+        return records
 
-    def ask(self, step, rows):
-        """Record the rows about to be asked at ``step``."""
-        self._write([{"event": "ask", "step": int(step), "rows": [int(r) for r in rows]}])
+    def ask(self, step, rows, **details):
+        """Record the rows about to be asked at ``step`` (``details``: more JSON fields).
+
+        Each method returns the records as written (with ``pool`` and ``time``).
+        """
+        return self._write([{"event": "ask", "step": int(step), "rows": [int(r) for r in rows],
+                      **details}])
 
     def answer(self, step, rows, labels):
         """Record answers (one fsync for all of them: they arrived together)."""
-        self._write([{"event": "answer", "step": int(step), "row": int(r), "label": _plain(label)}
+        return self._write([{"event": "answer", "step": int(step), "row": int(r), "label": _plain(label)}
                      for r, label in zip(rows, labels)])
+
+
+    def skip(self, step, row):
+        """Record that ``row``, asked at ``step``, was passed over."""
+        return self._write([{"event": "skip", "step": int(step), "row": int(row)}])
+
+    def undo(self, step, row):
+        """Record that the answer or skip of ``row`` given at ``step`` is taken back."""
+        return self._write([{"event": "undo", "step": int(step), "row": int(row)}])
 
 
 def _plain(label):

@@ -230,7 +230,15 @@ def _banked_answers(journal, fingerprint, state):
         counts[row] = counts.get(row, 0) + 1
     # Rows asked once (with requery a row may hold several different answers).
     known = {r: y for r, y in zip(state["labelled"], state["labels"]) if counts[r] == 1}
-    for record in read_journal(journal):
+    records = read_journal(journal)
+    foreign = sorted({r["event"] for r in records} - {"ask", "answer"})
+    if foreign:
+        raise ValueError(
+            f"the journal {journal} holds {foreign} records, written by the labelling app "
+            "(skepinet label); a run() cannot replay them. Pass another journal path, or "
+            "export the labels with skepinet label --export."
+        )
+    for record in records:
         if record.get("pool") != fingerprint:
             raise ValueError(
                 f"the journal {journal} holds answers about another pool (fingerprint "

@@ -158,3 +158,15 @@ def test_string_labels_are_journalled_as_text(pool, tmp_path):
     learner().run(X, lambda rows, i: names[y[i]], 10, journal=journal, **run)
     assert {label for _, label in answers(journal)} <= {"neg", "pos"}
     assert '"label": "pos"' in journal.read_text() or '"label": "neg"' in journal.read_text()
+
+
+def test_skip_and_undo_records_are_written_and_read_back(tmp_path):
+    journal = AnswerJournal(tmp_path / "j.jsonl", "abc")
+    written = journal.ask(1, [4], predicted="pos", confidence=0.75)
+    assert written[0]["predicted"] == "pos" and written[0]["pool"] == "abc" and written[0]["time"]
+    journal.skip(1, 4)
+    journal.undo(1, 4)
+    records = read_journal(tmp_path / "j.jsonl")
+    assert [r["event"] for r in records] == ["ask", "skip", "undo"]
+    assert records[0]["confidence"] == 0.75 and records[2]["row"] == 4
+    assert records[0] == written[0]

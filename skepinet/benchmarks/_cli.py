@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import checkpoint, cost, enn, fit, glue, scoring, testbed
+from . import checkpoint, cost, enn, fit, glue, label, scoring, testbed
 from .._bench import report
 
 DEFAULT_OUT = Path("benchmark_results")
@@ -206,6 +206,17 @@ def build_parser():
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5)")
     p.add_argument("--folder", default=None,
                    help="where files are written (default a temporary folder)")
+
+    p = sub.add_parser("label", help="labelling page: answer -> next row shown, scripted browser")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"results folder (default {DEFAULT_OUT}/label)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="GLUE folder with SST-2 (default $GLUE_DIR, else ../shared/data/glue)")
+    p.add_argument("--answers", type=int, default=None, help="answers given (default 100)")
+    p.add_argument("--rows", type=int, default=None, help="rows of the labelled file (default 2000)")
+    p.add_argument("--retrain-every", type=int, default=10, help="answers per refit (default 10)")
+    p.add_argument("--candidates", type=int, default=256, help="rows scored per refit (default 256)")
     return parser
 
 
@@ -348,9 +359,19 @@ def run_checkpoint_command(args):
     return result
 
 
+def run_label_command(args):
+    out = args.out or DEFAULT_OUT / ("label-quick" if args.quick else "label")
+    result = label.label_latency(
+        args.data_dir or glue_default_dir(), n_answers=args.answers or (15 if args.quick else 100),
+        n_rows=args.rows or (200 if args.quick else 2000), retrain_every=args.retrain_every,
+        candidates=args.candidates)
+    report(result, label.format_label_latency(result), Path(out) / "label.json")
+    return result
+
+
 COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "enn": run_enn_command,
             "cost": run_cost_command, "fit": run_fit_command, "scoring": run_scoring_command,
-            "checkpoint": run_checkpoint_command}
+            "checkpoint": run_checkpoint_command, "label": run_label_command}
 
 
 def run(argv=None):
