@@ -10,6 +10,7 @@ give label noise that marginal priorities chase.
 """
 
 import csv
+import os
 import warnings
 from collections import namedtuple
 from pathlib import Path
@@ -196,6 +197,9 @@ def _glue_path(key, data_dir, split):
     if data_dir is None:
         raise ValueError(f"data_dir=None: reading files needs the GLUE folder; expected layout "
                          f"{_glue_layout(key)}. Or pass source='hub'.")
+    if not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a folder path (str or path-like), got "
+                        f"{type(data_dir).__name__} {data_dir!r}; e.g. data_dir='glue_data'.")
     path = Path(data_dir) / _GLUE_TASKS[key].folder / splits[split]
     if not path.is_file():
         missing = path if path.parent.is_dir() else path.parent
@@ -216,6 +220,11 @@ def _read_tsv(path):
             for fields in reader:
                 if fields:
                     yield reader.line_num, fields
+        except csv.Error as error:
+            raise ValueError(
+                f"{path}, line {reader.line_num}: {error}; a GLUE line holds a handful of "
+                "sentences, so this is not a GLUE file (or it lost its line breaks)."
+            ) from None
         except UnicodeDecodeError as error:
             line = _first_undecodable_line(path)
             raise ValueError(

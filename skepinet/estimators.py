@@ -107,6 +107,20 @@ def _check_batch_size(batch_size, name="batch_size"):
                          f"{batch_size!r}; e.g. batch_size=64.")
 
 
+def check_layer_widths(value, name):
+    """Refuse layer widths that are not a sequence of positive integers, naming them."""
+    try:
+        widths = [int(w) for w in value]
+        valid = all(w >= 1 and w == v for w, v in zip(widths, value))
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            f"{name} must contain positive layer widths, got {value!r}; e.g. "
+            f"{name}=(50, 50), or a one-element tuple for one layer."
+        )
+
+
 def _check_training_settings(lr, max_epochs, batch_size):
     """The optimizer and loop settings, checked before a fitted model is re-initialised."""
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
@@ -576,6 +590,7 @@ class _ENNClassifier(NeuralNetClassifier):
                 "visible), 'cpu', 'cuda' or e.g. 'cuda:1'."
             ) from None
         _check_training_settings(self.lr, self.max_epochs, self.batch_size)
+        check_layer_widths(self.hidden_sizes, "hidden_sizes")
         if self.backbone not in BACKBONES:
             raise ValueError(
                 f"backbone={self.backbone!r} is not supported; "
@@ -702,6 +717,7 @@ class _ENNClassifier(NeuralNetClassifier):
         """
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         with _rollback_on_error(self):
+            self._check_fit_params(fit_params, "fit")
             X, y = self._validate_fit_data(X, y, reset=reset)
             self.n_train_ = len(y)
         if reset:
@@ -709,6 +725,23 @@ class _ENNClassifier(NeuralNetClassifier):
         with self._rng_scope():
             NeuralNet.partial_fit(self, X, y, _routing_method="fit", **fit_params)
         return self
+
+    def _check_fit_params(self, fit_params, method):
+        """skepinet's own networks take no fit parameters: refuse them before anything changes.
+
+        skorch hands fit parameters to the module's ``forward``, where an unknown
+        name fails only after the model was re-initialised. A user's own
+        ``module`` may take some, so they pass through to it.
+        """
+        # ``epochs`` is skorch's own (fit_loop's), not the module's.
+        names = sorted(set(fit_params) - {"epochs"})
+        if not names or self.module is not None:
+            return
+        raise TypeError(
+            f"{method}() got unexpected keyword argument(s) {names}: skepinet's networks take "
+            "no fit parameters. Set estimator parameters with set_params(...) or the "
+            f"constructor, e.g. {type(self).__name__}(max_epochs=3)."
+        )
 
     def partial_fit(self, X, y, classes=None, n_train=None, **fit_params):
         """Train further without re-initialising (one call = ``max_epochs`` epochs).
@@ -735,6 +768,7 @@ class _ENNClassifier(NeuralNetClassifier):
         """
         first = not self.__sklearn_is_fitted__()
         with _rollback_on_error(self):
+            self._check_fit_params(fit_params, "partial_fit")
             X, y = self._validate_fit_data(X, y, reset=first, classes=classes)
             self.n_train_ = len(y) if n_train is None else check_n_index(n_train, "n_train")
         if first:
@@ -1156,6 +1190,8 @@ class EpinetClassifier(_ENNClassifier):
         super()._check_hyperparameters()
         check_n_index(self.index_dim, "index_dim")
         check_n_index(self.n_index_train, "n_index_train")
+        check_layer_widths(self.epinet_hidden_sizes, "epinet_hidden_sizes")
+        check_layer_widths(self.prior_hidden_sizes, "prior_hidden_sizes")
         check_non_negative(self.prior_scale, "prior_scale", 1.0)
         if self.epinet_weight_decay is not None:
             check_non_negative(self.epinet_weight_decay, "epinet_weight_decay", 0.0)
@@ -1242,7 +1278,8 @@ class DropoutClassifier(_ENNClassifier):
     def _check_hyperparameters(self):
         super()._check_hyperparameters()
         check_n_index(self.n_index_train, "n_index_train")
-        if not 0.0 <= self.dropout < 1.0:
+        if (isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real)
+                or not 0.0 <= self.dropout < 1.0):
             raise ValueError(
                 f"dropout must be in [0, 1), got {self.dropout!r}; the paper uses 0.1."
             )

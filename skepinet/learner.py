@@ -97,6 +97,15 @@ def _check_same_width(X_old, X_new):
         )
 
 
+def _row_shape(X):
+    """Shape of one row of a numeric array or frame; ``None`` for texts, lists and dicts."""
+    shape = getattr(X, "shape", None)
+    dtype = getattr(X, "dtype", None)
+    if shape is None or len(shape) < 2 or (dtype is not None and dtype.kind not in "biuf"):
+        return None
+    return tuple(shape[1:])
+
+
 def _names_parameter(func, name):
     """Whether ``func`` takes ``name`` explicitly (``**kwargs`` may forward it anywhere)."""
     try:
@@ -376,11 +385,17 @@ class ActiveLearner:
         self.y_training = y_training
         self.random_state = random_state
         self.fit_kwargs = fit_kwargs
-        self.rng_ = np.random.default_rng(
-            random_state.integers(2**63) if isinstance(random_state, np.random.Generator)
-            else random_state.randint(2**31) if isinstance(random_state, np.random.RandomState)
-            else random_state
-        )
+        try:
+            self.rng_ = np.random.default_rng(
+                random_state.integers(2**63) if isinstance(random_state, np.random.Generator)
+                else random_state.randint(2**31)
+                if isinstance(random_state, np.random.RandomState) else random_state
+            )
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"random_state must be None, an int, or a numpy Generator / RandomState, got "
+                f"{random_state!r}; e.g. random_state=0."
+            ) from None
         self.history_ = History()
         self.run_state_ = None
         if X_training is not None:
@@ -419,6 +434,13 @@ class ActiveLearner:
         -------
         self : ActiveLearner
         """
+        if y is None:
+            raise ValueError("teach() needs the labels y of the new rows, got y=None.")
+        if isinstance(X, np.ndarray) and X.ndim == 1 and X.dtype.kind in "biuf":
+            raise ValueError(
+                f"teach() takes a 2-D array of rows; X has shape {X.shape}. For one row pass "
+                "X[[i]] or x.reshape(1, -1)."
+            )
         _check_same_width(self.X_training, X)
         if n_rows(X) != len(y):
             raise ValueError(f"teach() got {n_rows(X)} rows and {len(y)} labels; pass one "
@@ -629,6 +651,13 @@ class ActiveLearner:
             raise ValueError(
                 f"X_eval has {n_rows(X_eval)} rows but y_eval has {len(y_eval)} labels; pass "
                 "one label per evaluation row."
+            )
+        eval_row, pool_row = (None, None) if X_eval is None else (_row_shape(X_eval),
+                                                                     _row_shape(X_pool))
+        if eval_row is not None and pool_row is not None and eval_row != pool_row:
+            raise ValueError(
+                f"X_eval has rows of shape {eval_row} but X_pool's have shape {pool_row}; "
+                "evaluate on rows with the pool's features."
             )
         if replay is not None:
             if isinstance(replay, bool) or not isinstance(replay, Integral) or replay < 0:

@@ -68,7 +68,13 @@ def _linear(n_in, n_out):
 
 
 def _check_sizes(hidden_sizes, name):
-    sizes = tuple(int(h) for h in hidden_sizes)
+    try:
+        sizes = tuple(int(h) for h in hidden_sizes)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a sequence of layer widths, got {hidden_sizes!r}; e.g. "
+            f"{name}=(50, 50), or ({hidden_sizes!r},) for one layer."
+        ) from None
     if any(h < 1 for h in sizes):
         raise ValueError(
             f"{name} must contain positive layer widths, got {tuple(hidden_sizes)!r}."
