@@ -31,7 +31,14 @@ from torch.nn import functional as F
 
 from . import text as _text
 from .callbacks import OWN_DECAY, set_prior_weight_decay
-from .networks import BaselineNet, DropoutNet, EnsembleNet, EpinetNet, check_prior
+from .networks import (
+    BaselineNet,
+    DropoutNet,
+    EnsembleNet,
+    EpinetNet,
+    check_layer_widths,
+    check_prior,
+)
 
 __all__ = [
     "BaselineClassifier",
@@ -105,20 +112,6 @@ def _check_batch_size(batch_size, name="batch_size"):
             or not (batch_size >= 1 or batch_size == -1)):
         raise ValueError(f"{name} must be a positive integer or -1 (all rows at once), got "
                          f"{batch_size!r}; e.g. batch_size=64.")
-
-
-def check_layer_widths(value, name):
-    """Refuse layer widths that are not a sequence of positive integers, naming them."""
-    try:
-        widths = [int(w) for w in value]
-        valid = all(w >= 1 and w == v for w, v in zip(widths, value))
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise ValueError(
-            f"{name} must contain positive layer widths, got {value!r}; e.g. "
-            f"{name}=(50, 50), or a one-element tuple for one layer."
-        )
 
 
 def _check_training_settings(lr, max_epochs, batch_size):

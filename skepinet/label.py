@@ -31,7 +31,13 @@ import socket
 import sys
 from importlib import resources
 
-from .labelling import ESTIMATORS, LabellingError, LabellingSession, make_text_estimator
+from .labelling import (
+    ESTIMATORS,
+    LabellingError,
+    LabellingSession,
+    StaleRowError,
+    make_text_estimator,
+)
 from .priorities import PRIORITIES
 
 __all__ = ["create_app", "main"]
@@ -172,8 +178,7 @@ def create_app(session, token=None, allowed_hosts=LOOPBACK_NAMES):
             state = await run_in_threadpool(action, await body_of(request)
                                             if request.method == "POST" else None)
         except LabellingError as error:
-            status = 409 if "not the row on screen" in str(error) else 400
-            return refuse(str(error), status)
+            return refuse(str(error), 409 if isinstance(error, StaleRowError) else 400)
         return reply(state)
 
     async def state(request):
@@ -241,13 +246,9 @@ def build_parser():
 def _open_session(args):
     out = args.out if args.out is not None else args.data + ".labels"
     labels = args.labels.split(",")
-    estimator = None
-    if args.estimator != "epinet" or args.model is not None or args.max_length != 64:
-        from .labelling import check_labels
-
-        estimator = make_text_estimator(args.estimator, labels=check_labels(labels),
-                                        pretrained=args.model, max_length=args.max_length,
-                                        random_state=args.random_state)
+    # The session checks the labels and sets them as the estimator's classes.
+    estimator = make_text_estimator(args.estimator, labels=labels, pretrained=args.model,
+                                    max_length=args.max_length, random_state=args.random_state)
     return LabellingSession(args.data, out, text_column=args.text_column, labels=labels,
                             pair_column=args.pair_column, estimator=estimator,
                             strategy=args.strategy, budget=args.budget,

@@ -45,6 +45,7 @@ __all__ = [
     "ESTIMATORS",
     "LabellingError",
     "LabellingSession",
+    "StaleRowError",
     "file_fingerprint",
     "make_text_estimator",
     "read_table",
@@ -68,6 +69,21 @@ _READERS = {".csv": "CSV", ".tsv": "TSV", ".txt": "TSV", ".jsonl": "JSON lines",
 
 class LabellingError(ValueError):
     """Input a labelling session cannot start from; the message says what to fix."""
+
+
+class StaleRowError(LabellingError):
+    """An answer about a row that is not on screen: the page is out of date."""
+
+
+def _write_atomically(path, write, newline=None):
+    """``write(file)`` into a temporary file beside ``path``, fsync, then rename over it."""
+    temporary = os.fspath(path) + ".tmp"
+    with open(temporary, "w", encoding="utf-8", newline=newline) as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+    fsync_folder(os.path.dirname(os.path.abspath(path)))
 
 
 def file_fingerprint(path, chunk_bytes=1 << 20):
@@ -342,13 +358,7 @@ class LabellingSession:
                                  "another --out folder.")
         try:
             os.makedirs(self.out, exist_ok=True)
-            temporary = settings_path + ".tmp"
-            with open(temporary, "w", encoding="utf-8") as f:
-                json.dump(self._settings(), f, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, settings_path)
-            fsync_folder(self.out)
+            _write_atomically(settings_path, lambda f: json.dump(self._settings(), f, indent=1))
         except OSError as error:
             raise LabellingError(f"cannot write the session folder {self.out!r}: {error}; "
                                  "pass --out a folder you can write.") from None
@@ -516,7 +526,7 @@ class LabellingSession:
 
     def _check_on_screen(self, row):
         if self._shown is None or self._shown[0] != row:
-            raise LabellingError(
+            raise StaleRowError(
                 f"row {row} is not the row on screen ({self._shown_row()}); the page is out "
                 "of date: reload it."
             )
@@ -683,8 +693,8 @@ class LabellingSession:
         answers = self.answers_in_order()
         columns = ["row", "text"] + (["pair"] if self.pairs is not None else []) + [
             "label", "time", "order"]
-        temporary = csv_path + ".tmp"
-        with open(temporary, "w", newline="", encoding="utf-8") as f:
+
+        def write_rows(f):
             writer = csv.writer(f)
             writer.writerow(columns)
             for order, answer in enumerate(answers, start=1):
@@ -692,9 +702,8 @@ class LabellingSession:
                 pair = [self.pairs[row]] if self.pairs is not None else []
                 writer.writerow([row, self.texts[row], *pair, answer["label"], answer["time"],
                                  order])
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, csv_path)
+
+        _write_atomically(csv_path, write_rows, newline="")
         if not answers:
             return csv_path, None
         model = self.fit([a["row"] for a in answers], [a["label"] for a in answers])

@@ -35,6 +35,7 @@ __all__ = [
     "BaselineNet",
     "EpinetNet",
     "AdditivePrior",
+    "check_layer_widths",
     "check_prior",
     "DropoutNet",
     "EnsembleNet",
@@ -67,19 +68,30 @@ def _linear(n_in, n_out):
     return layer
 
 
-def _check_sizes(hidden_sizes, name):
+def check_layer_widths(value, name):
+    """Layer widths as a tuple of ints; refuses anything but positive integers, naming them.
+
+    Parameters
+    ----------
+    value : sequence of int
+    name : str
+        The parameter, for the message.
+
+    Returns
+    -------
+    widths : tuple of int
+    """
     try:
-        sizes = tuple(int(h) for h in hidden_sizes)
+        widths = tuple(int(w) for w in value)
+        valid = all(w >= 1 and w == v for w, v in zip(widths, value))
     except (TypeError, ValueError):
+        valid = False
+    if not valid:
         raise ValueError(
-            f"{name} must be a sequence of layer widths, got {hidden_sizes!r}; e.g. "
-            f"{name}=(50, 50), or ({hidden_sizes!r},) for one layer."
-        ) from None
-    if any(h < 1 for h in sizes):
-        raise ValueError(
-            f"{name} must contain positive layer widths, got {tuple(hidden_sizes)!r}."
+            f"{name} must contain positive layer widths, got {value!r}; e.g. "
+            f"{name}=(50, 50), or a one-element tuple for one layer."
         )
-    return sizes
+    return widths
 
 
 class MLP(nn.Module):
@@ -97,7 +109,7 @@ class MLP(nn.Module):
 
     def __init__(self, n_inputs, hidden_sizes, n_outputs):
         super().__init__()
-        sizes = [n_inputs, *_check_sizes(hidden_sizes, "hidden_sizes")]
+        sizes = [n_inputs, *check_layer_widths(hidden_sizes, "hidden_sizes")]
         self.hidden = nn.ModuleList(
             _linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])
         )
@@ -155,7 +167,7 @@ class IndexedMLP(nn.Module):
         super().__init__()
         sizes = [
             n_features + (index_dim if index_input else 0),
-            *_check_sizes(hidden_sizes, "epinet_hidden_sizes"),
+            *check_layer_widths(hidden_sizes, "epinet_hidden_sizes"),
             n_classes * index_dim,
         ]
         self.layers = nn.ModuleList(
@@ -360,7 +372,7 @@ class EpinetNet(nn.Module):
         self.learnable = IndexedMLP(n_phi, index_dim, epinet_hidden_sizes, n_classes,
                                     index_input=index_input)
         n_prior = n_features if prior_input == "inputs" else n_phi
-        prior_sizes = _check_sizes(prior_hidden_sizes, "prior_hidden_sizes")
+        prior_sizes = check_layer_widths(prior_hidden_sizes, "prior_hidden_sizes")
         if prior == "additive":
             self.prior = AdditivePrior(n_prior, index_dim, prior_sizes, n_classes)
         else:
@@ -492,7 +504,7 @@ class EnsembleNet(nn.Module):
                 f"n_members must be a positive integer, got {n_members!r}; "
                 "the paper uses n_members=10."
             )
-        sizes = [n_features, *_check_sizes(hidden_sizes, "hidden_sizes"), n_classes]
+        sizes = [n_features, *check_layer_widths(hidden_sizes, "hidden_sizes"), n_classes]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for a, b in zip(sizes[:-1], sizes[1:]):

@@ -162,10 +162,7 @@ def build_parser():
                         '\'{"epinet-s2": ["epinet", {"prior_scale": 2}]}\'')
     p.add_argument("--n-index", type=int, default=None, help="index samples (default 1000)")
 
-    p = sub.add_parser("cost", help="time of one acquisition per agent vs a forward pass")
-    p.add_argument("--out", type=Path, default=None,
-                   help=f"results folder (default {DEFAULT_OUT}/cost)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p = _timing_parser(sub, "cost", "time of one acquisition per agent vs a forward pass")
     p.add_argument("--backbones", default="mlp,bert", help="mlp, bert or both (default both)")
     p.add_argument("--n-candidates", type=int, default=None,
                    help="candidates scored (default 100000 for mlp, 128 for bert)")
@@ -177,28 +174,19 @@ def build_parser():
                    help="MC-dropout BALD implementation: baal if installed (auto), "
                         "or a K-pass loop")
 
-    p = sub.add_parser("fit", help="training overhead: fit vs a plain PyTorch loop")
-    p.add_argument("--out", type=Path, default=None,
-                   help=f"results folder (default {DEFAULT_OUT}/fit)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p = _timing_parser(sub, "fit", "training overhead: fit vs a plain PyTorch loop")
     p.add_argument("--n-rows", type=int, default=None, help="training rows (default 2000)")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default 30)")
     p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
 
-    p = sub.add_parser("scoring", help="pool scoring on 1 and 2 workers and a Dask cluster")
-    p.add_argument("--out", type=Path, default=None,
-                   help=f"results folder (default {DEFAULT_OUT}/scoring)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p = _timing_parser(sub, "scoring", "pool scoring on 1 and 2 workers and a Dask cluster")
     p.add_argument("--n-pool", type=int, default=None, help="pool rows (default 1000000)")
     p.add_argument("--n-index", type=int, default=100, help="index samples (default 100)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 2)")
     p.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
 
-    p = sub.add_parser("checkpoint", help="checkpoint size, save and load time")
-    p.add_argument("--out", type=Path, default=None,
-                   help=f"results folder (default {DEFAULT_OUT}/checkpoint)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p = _timing_parser(sub, "checkpoint", "checkpoint size, save and load time")
     p.add_argument("--n-labels", type=int, default=None,
                    help="labels of the MLP learner's run (default 10000)")
     p.add_argument("--no-text", action="store_true", help="skip the MiniLM cases")
@@ -207,10 +195,7 @@ def build_parser():
     p.add_argument("--folder", default=None,
                    help="where files are written (default a temporary folder)")
 
-    p = sub.add_parser("label", help="labelling page: answer -> next row shown, scripted browser")
-    p.add_argument("--out", type=Path, default=None,
-                   help=f"results folder (default {DEFAULT_OUT}/label)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    p = _timing_parser(sub, "label", "labelling page: answer -> next row shown, scripted browser")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="GLUE folder with SST-2 (default $GLUE_DIR, else ../shared/data/glue)")
     p.add_argument("--answers", type=int, default=None, help="answers given (default 100)")
@@ -218,6 +203,15 @@ def build_parser():
     p.add_argument("--retrain-every", type=int, default=10, help="answers per refit (default 10)")
     p.add_argument("--candidates", type=int, default=256, help="rows scored per refit (default 256)")
     return parser
+
+
+def _timing_parser(sub, name, help):
+    """A subcommand with the ``--out`` and ``--quick`` every timing benchmark takes."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"results folder (default {DEFAULT_OUT}/{name})")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
+    return p
 
 
 def glue_default_dir():
