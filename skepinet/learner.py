@@ -652,8 +652,7 @@ class ActiveLearner:
                 f"X_eval has {n_rows(X_eval)} rows but y_eval has {len(y_eval)} labels; pass "
                 "one label per evaluation row."
             )
-        eval_row, pool_row = (None, None) if X_eval is None else (_row_shape(X_eval),
-                                                                     _row_shape(X_pool))
+        eval_row, pool_row = _row_shape(X_eval), _row_shape(X_pool)  # None for X_eval=None
         if eval_row is not None and pool_row is not None and eval_row != pool_row:
             raise ValueError(
                 f"X_eval has rows of shape {eval_row} but X_pool's have shape {pool_row}; "
