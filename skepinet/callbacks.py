@@ -1,8 +1,8 @@
 """skorch callbacks for skepinet estimators."""
 
-from numbers import Real
-
 from skorch.callbacks import Callback
+
+from .utils import check_non_negative
 
 __all__ = ["PriorWeightDecay", "set_prior_weight_decay"]
 
@@ -75,12 +75,7 @@ class PriorWeightDecay(Callback):
         self.prior_precision = prior_precision
 
     def initialize(self):
-        if (not isinstance(self.prior_precision, Real) or isinstance(self.prior_precision, bool)
-                or not self.prior_precision >= 0):
-            raise ValueError(
-                f"prior_precision must be a non-negative number, got {self.prior_precision!r}; "
-                "e.g. PriorWeightDecay(10.0)."
-            )
+        check_non_negative(self.prior_precision, "prior_precision", 10.0)
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):

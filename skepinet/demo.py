@@ -34,6 +34,7 @@ from .learner import ActiveLearner
 from .metrics import labels_to_match
 from .priorities import bald as bald_score, variance as variance_score
 from .strategies import entropy, uniform, variance
+from .utils import DEFAULT_N_INDEX
 
 __all__ = ["make_two_clusters", "uncertainty_by_distance", "active_learning_curves", "main"]
 
@@ -73,7 +74,7 @@ def _epistemic_scores(joint):
     return variance_score(joint), bald_score(joint)
 
 
-def uncertainty_by_distance(clf, X_train, n_points=4000, n_index=100, random_state=1):
+def uncertainty_by_distance(clf, X_train, n_points=4000, n_index=DEFAULT_N_INDEX, random_state=1):
     """Mean epistemic uncertainty of ``clf`` in bands of distance to the training data.
 
     Parameters
@@ -120,7 +121,7 @@ def _plot_uncertainty_map(clf, X, y, path):
     grid = np.linspace(-6, 6, 121)
     xx, yy = np.meshgrid(grid, grid)
     points = np.column_stack([xx.ravel(), yy.ravel()])
-    variance, _ = _epistemic_scores(clf.predict_proba_joint(points, n_index=100))
+    variance, _ = _epistemic_scores(clf.predict_proba_joint(points, n_index=DEFAULT_N_INDEX))
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     image = ax.contourf(xx, yy, variance.reshape(xx.shape), levels=20, cmap="viridis")
     fig.colorbar(image, ax=ax, label="epistemic variance of p(y|x)")

@@ -8,7 +8,6 @@ epistemic index samples at once, shape ``(n_index, n_samples, n_classes)``.
 """
 
 import contextlib
-import functools
 import numbers
 import warnings
 from types import MappingProxyType
@@ -30,6 +29,14 @@ from sklearn.utils.validation import (
 from torch.nn import functional as F
 
 from . import text as _text
+from .utils import (
+    DEFAULT_N_INDEX,
+    check_non_negative,
+    check_positive_int,
+    n_rows,
+    resolve_device,
+    take_rows,
+)
 from .callbacks import OWN_DECAY, set_prior_weight_decay
 from .networks import (
     BaselineNet,
@@ -45,43 +52,16 @@ __all__ = [
     "EpinetClassifier",
     "DropoutClassifier",
     "EnsembleClassifier",
-    "resolve_device",
-    "check_n_index",
     "ESTIMATORS",
 ]
 
 BACKBONES = ("mlp", "bert")
 # Components read afresh at every call: changing them needs no re-initialisation.
 _PASSIVE_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
-DEFAULT_N_INDEX = 100
 # Index samples are drawn in blocks of this many (memory for a huge n_index).
 _INDEX_BLOCK = 2 ** 16
 # A pass over a batch holds at least this many index-row pairs before n_index is split.
 _MIN_PAIRS = 2 ** 20
-
-
-def resolve_device(device):
-    """Map ``'auto'`` to ``'cuda'`` when a GPU is available, else ``'cpu'``.
-
-    Parameters
-    ----------
-    device : str, torch.device or None
-        Requested device; anything but ``'auto'`` is returned unchanged.
-
-    Returns
-    -------
-    device : str, torch.device or None
-    """
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if _cuda_available() else "cpu"
-    return device
-
-
-@functools.lru_cache(maxsize=None)
-def _cuda_available():
-    # Asked on every read of ``device`` (several times a batch); the answer is fixed
-    # once CUDA is initialised in the process.
-    return torch.cuda.is_available()
 
 
 def _available_memory():
@@ -125,68 +105,6 @@ def _check_training_settings(lr, max_epochs, batch_size):
     _check_batch_size(batch_size)
 
 
-def check_n_index(n_index, name="n_index"):
-    """Validate a number of epistemic index samples.
-
-    Parameters
-    ----------
-    n_index : int
-        The value to check.
-    name : str (default='n_index')
-        Parameter name used in error messages.
-
-    Returns
-    -------
-    n_index : int
-
-    Raises
-    ------
-    TypeError
-        If ``n_index`` is not an integer.
-    ValueError
-        If ``n_index`` is smaller than 1.
-    """
-    if isinstance(n_index, (bool, np.bool_)) or not isinstance(n_index, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer, got {n_index!r} "
-            f"({type(n_index).__name__}); pass e.g. {name}=100."
-        )
-    if n_index < 1:
-        raise ValueError(
-            f"{name} must be at least 1, got {n_index}; pass e.g. {name}=100."
-        )
-    return int(n_index)
-
-
-def check_non_negative(value, name, example):
-    """Validate a finite non-negative number such as a weight decay.
-
-    Parameters
-    ----------
-    value : float
-        The value to check.
-    name : str
-        Parameter name used in error messages.
-    example : float
-        A sensible value, suggested in the message.
-
-    Returns
-    -------
-    value : float
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is not a finite number >= 0.
-    """
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
-            or not np.isfinite(value) or value < 0):
-        raise ValueError(
-            f"{name} must be a finite non-negative number, got {value!r}; e.g. {name}={example}."
-        )
-    return float(value)
-
-
 @contextlib.contextmanager
 def _rollback_on_error(obj):
     """Restore ``obj``'s attributes if the block raises, so a rejected call changes nothing."""
@@ -197,10 +115,6 @@ def _rollback_on_error(obj):
         vars(obj).clear()
         vars(obj).update(saved)
         raise
-
-
-def _n_rows(X):
-    return X.shape[0] if isinstance(X, np.ndarray) else _text.n_texts(X)
 
 
 class _TextRows(torch.utils.data.Dataset):
@@ -597,7 +511,7 @@ class _ENNClassifier(NeuralNetClassifier):
                 raise ValueError(
                     f"pooling={self.pooling!r} is not supported; choose one of {_text.POOLINGS}."
                 )
-            check_n_index(self.max_length, "max_length")
+            check_positive_int(self.max_length, "max_length", 128)
 
     def _validate_fit_data(self, X, y, *, reset, classes=None):
         self._check_hyperparameters()
@@ -620,7 +534,7 @@ class _ENNClassifier(NeuralNetClassifier):
                 f"This {type(self).__name__} estimator requires y to be passed, but the target y is None."
             )
         y = column_or_1d(y, warn=True)
-        check_consistent_length(np.empty(_text.n_texts(texts)), y)
+        check_consistent_length(np.empty(n_rows(texts)), y)
         return (texts if self._fine_tunes_encoder() else self._frozen_features(texts)), y
 
     def _set_classes(self, y, classes):
@@ -763,7 +677,7 @@ class _ENNClassifier(NeuralNetClassifier):
         with _rollback_on_error(self):
             self._check_fit_params(fit_params, "partial_fit")
             X, y = self._validate_fit_data(X, y, reset=first, classes=classes)
-            self.n_train_ = len(y) if n_train is None else check_n_index(n_train, "n_train")
+            self.n_train_ = len(y) if n_train is None else check_positive_int(n_train, "n_train", 1000)
         if first:
             self.initialize()
         with self._rng_scope():
@@ -825,7 +739,7 @@ class _ENNClassifier(NeuralNetClassifier):
         """A model-ready batch of prepared input: an array, texts or a tokenized dict."""
         if isinstance(X, np.ndarray):
             return torch.tensor(X[rows], device=self.device)
-        return self._tokenized(_text.take_texts(X, rows))
+        return self._tokenized(take_rows(X, rows))
 
     def _map_batches(self, X, compute):
         """Yield ``(rows, compute(batch))`` batch by batch over prepared input.
@@ -833,9 +747,10 @@ class _ENNClassifier(NeuralNetClassifier):
         A batch that runs out of GPU memory is retried at half the size, so
         the prediction batch can start large enough to fill the GPU.
         """
-        n_rows, step, start = _n_rows(X), self._predict_batch_size(_n_rows(X)), 0
-        while start < n_rows:
-            rows = slice(start, min(start + step, n_rows))
+        total = n_rows(X)
+        step, start = self._predict_batch_size(total), 0
+        while start < total:
+            rows = slice(start, min(start + step, total))
             try:
                 result = compute(self._batch(X, rows))
             except torch.cuda.OutOfMemoryError:
@@ -888,7 +803,7 @@ class _ENNClassifier(NeuralNetClassifier):
             return torch.softmax(logits.float(), dim=-1)
 
         # Usually one part: one backbone pass per batch with every index sample.
-        step = max(1, min(self._predict_batch_size(_n_rows(X)), _n_rows(X)))
+        step = max(1, min(self._predict_batch_size(n_rows(X)), n_rows(X)))
         for part in self._index_parts(n_index, step):
             index = self._evaluation_index(part, n_index)
             for rows, proba in self._map_batches(X, lambda batch: joint_proba(batch, index)):
@@ -920,9 +835,9 @@ class _ENNClassifier(NeuralNetClassifier):
         MemoryError
             If the returned array alone would not fit in the memory available.
         """
-        n_index = check_n_index(n_index)
+        n_index = check_positive_int(n_index, "n_index")
         X = self._validate_predict_data(X)
-        shape = (n_index, _n_rows(X), len(self.classes_))
+        shape = (n_index, n_rows(X), len(self.classes_))
         _check_fits_in_memory(shape)
         out = np.empty(shape, dtype=np.float32)
         for rows, part, proba in self._iter_joint_proba(X, n_index):
@@ -930,7 +845,7 @@ class _ENNClassifier(NeuralNetClassifier):
         return out
 
     def _n_index_predict(self):
-        return check_n_index(self.n_index_predict, "n_index_predict")
+        return check_positive_int(self.n_index_predict, "n_index_predict")
 
     def predict_proba(self, X):
         """Marginal class probabilities: the mean of the joint prediction.
@@ -946,7 +861,7 @@ class _ENNClassifier(NeuralNetClassifier):
             Rows sum to 1 in float64, as scikit-learn's metrics expect.
         """
         X = self._validate_predict_data(X)
-        out = np.zeros((_n_rows(X), len(self.classes_)), dtype=np.float64)
+        out = np.zeros((n_rows(X), len(self.classes_)), dtype=np.float64)
         for rows, _, proba in self._iter_joint_proba(X, self._n_index_predict()):
             out[rows] += proba.sum(dim=0).cpu().numpy()
         return out / out.sum(axis=1, keepdims=True)
@@ -1181,8 +1096,8 @@ class EpinetClassifier(_ENNClassifier):
 
     def _check_hyperparameters(self):
         super()._check_hyperparameters()
-        check_n_index(self.index_dim, "index_dim")
-        check_n_index(self.n_index_train, "n_index_train")
+        check_positive_int(self.index_dim, "index_dim", 8)
+        check_positive_int(self.n_index_train, "n_index_train", 8)
         check_layer_widths(self.epinet_hidden_sizes, "epinet_hidden_sizes")
         check_layer_widths(self.prior_hidden_sizes, "prior_hidden_sizes")
         check_non_negative(self.prior_scale, "prior_scale", 1.0)
@@ -1270,7 +1185,7 @@ class DropoutClassifier(_ENNClassifier):
 
     def _check_hyperparameters(self):
         super()._check_hyperparameters()
-        check_n_index(self.n_index_train, "n_index_train")
+        check_positive_int(self.n_index_train, "n_index_train", 8)
         if (isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real)
                 or not 0.0 <= self.dropout < 1.0):
             raise ValueError(
@@ -1326,7 +1241,7 @@ class EnsembleClassifier(_ENNClassifier):
 
     def _check_hyperparameters(self):
         super()._check_hyperparameters()
-        check_n_index(self.n_members, "n_members")
+        check_positive_int(self.n_members, "n_members", 10)
         if not self.shared_encoder and not self._fine_tunes_encoder():
             raise ValueError(
                 "shared_encoder=False gives each member its own fine-tuned encoder: it needs "

@@ -39,7 +39,7 @@ from .estimators import (
 from .journal import AnswerJournal, read_journal
 from .persistence import save_estimator
 from .priorities import PRIORITIES
-from .utils import fsync_folder
+from .utils import DEFAULT_N_INDEX, fsync_folder
 
 __all__ = [
     "ESTIMATORS",
@@ -297,7 +297,7 @@ class LabellingSession:
 
     def __init__(self, data, out, *, text_column, labels, pair_column=None, estimator=None,
                  strategy="variance", budget=200, retrain_every=10, candidate_size=256,
-                 n_index=100, random_state=0, background=True):
+                 n_index=DEFAULT_N_INDEX, random_state=0, background=True):
         self.labels = check_labels(labels)
         if strategy not in PRIORITIES:
             raise LabellingError(f"strategy {strategy!r} is not one of {sorted(PRIORITIES)}.")

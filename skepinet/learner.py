@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 
 from . import persistence
 from .journal import AnswerJournal, read_journal
-from .strategies import _is_fitted, _Model, _require_enn, _take_rows, variance
-from .utils import n_rows
+from .strategies import _is_fitted, _Model, _require_enn, variance
+from .utils import DEFAULT_N_INDEX, check_positive_int, n_rows, stack_rows, take_rows
 
 __all__ = ["ActiveLearner", "History", "RECIPES", "pool_fingerprint"]
 
@@ -76,18 +76,6 @@ class History(list):
         return {key for record in self for key in record} - {"step", "labels", "wall_time"}
 
 
-def _stack(a, b):
-    if a is None:
-        return b
-    if hasattr(a, "iloc"):
-        import pandas as pd
-
-        return pd.concat([a, b], ignore_index=True)
-    if isinstance(a, list):
-        return a + list(b)
-    return np.concatenate([np.asarray(a), np.asarray(b)])
-
-
 def _check_same_width(X_old, X_new):
     old, new = np.shape(X_old)[1:] if X_old is not None else None, np.shape(X_new)[1:]
     if old is not None and old != new and len(old) and len(new):
@@ -120,12 +108,6 @@ def _accepts(func, name):
     except (TypeError, ValueError):
         return False
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
-def _check_positive_int(value, name, example):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}; e.g. {name}={example}.")
-    return int(value)
 
 
 RECIPES = ("replay", "online", "refit")
@@ -445,7 +427,7 @@ class ActiveLearner:
         if n_rows(X) != len(y):
             raise ValueError(f"teach() got {n_rows(X)} rows and {len(y)} labels; pass one "
                              "label per row.")
-        X_all, y_all = _stack(self.X_training, X), _stack(self.y_training, y)
+        X_all, y_all = stack_rows(self.X_training, X), stack_rows(self.y_training, y)
         if only_new:
             if not hasattr(self.estimator, "partial_fit"):
                 raise TypeError(
@@ -492,7 +474,7 @@ class ActiveLearner:
             # A rejected query must not shift the queries that follow.
             self.rng_.bit_generator.state = rng_state
             raise
-        rows = _take_rows(X_pool, indices)
+        rows = take_rows(X_pool, indices)
         return (indices, rows, scores) if return_metrics else (indices, rows)
 
     def predict(self, X):
@@ -503,7 +485,7 @@ class ActiveLearner:
         """The estimator's class probabilities."""
         return self.estimator.predict_proba(X)
 
-    def predict_proba_joint(self, X, n_index=100):
+    def predict_proba_joint(self, X, n_index=DEFAULT_N_INDEX):
         """The estimator's joint prediction, ``(n_index, n_samples, n_classes)``.
 
         Works through a ``Pipeline`` ending in a skepinet estimator.
@@ -524,7 +506,7 @@ class ActiveLearner:
 
     def run(self, X_pool, oracle, budget, *, candidate_size=100, acquisition_size=10,
             recipe="replay", steps_per_label=1.0, n_steps=1, replay=None, requery=False,
-            n_index=100, classes=None, X_eval=None, y_eval=None, eval_every=1,
+            n_index=DEFAULT_N_INDEX, classes=None, X_eval=None, y_eval=None, eval_every=1,
             checkpoint=None, checkpoint_every=1, journal=None, progress=True):
         """Label up to ``budget`` rows of ``X_pool`` online (paper Algorithm 1).
 
@@ -619,10 +601,10 @@ class ActiveLearner:
         history : History
             Labels used, wall time and metrics per step.
         """
-        budget = _check_positive_int(budget, "budget", 100)
-        candidate_size = _check_positive_int(candidate_size, "candidate_size", 100)
-        acquisition_size = _check_positive_int(acquisition_size, "acquisition_size", 10)
-        n_steps = _check_positive_int(n_steps, "n_steps", 1)
+        budget = check_positive_int(budget, "budget", 100)
+        candidate_size = check_positive_int(candidate_size, "candidate_size", 100)
+        acquisition_size = check_positive_int(acquisition_size, "acquisition_size", 10)
+        n_steps = check_positive_int(n_steps, "n_steps", 1)
         _check_recipe(recipe, steps_per_label, n_steps, replay)
         if requery and not callable(oracle):
             raise ValueError(
@@ -662,9 +644,9 @@ class ActiveLearner:
             if isinstance(replay, bool) or not isinstance(replay, Integral) or replay < 0:
                 raise ValueError(f"replay must be None or a non-negative integer, got "
                                  f"{replay!r}; e.g. replay=100.")
-        n_index = _check_positive_int(n_index, "n_index", 100)
-        eval_every = _check_positive_int(eval_every, "eval_every", 1)
-        checkpoint_every = _check_positive_int(checkpoint_every, "checkpoint_every", 1)
+        n_index = check_positive_int(n_index, "n_index", DEFAULT_N_INDEX)
+        eval_every = check_positive_int(eval_every, "eval_every", 1)
+        checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every", 1)
         _check_classes(classes)
         journal = _journal_path(journal, checkpoint)
         _check_checkpoint_folder(checkpoint)
@@ -795,7 +777,7 @@ class ActiveLearner:
         if not self._is_trained():
             # Nothing to score with yet: the first acquisition is uniform.
             return candidates[:n_acquire]
-        picked, _ = self.query(_take_rows(X_pool, candidates), n_instances=n_acquire,
+        picked, _ = self.query(take_rows(X_pool, candidates), n_instances=n_acquire,
                                **({"n_index": n_index} if _names_parameter(self.query_strategy, "n_index")
                                   else {}))
         return candidates[np.asarray(picked)]
@@ -818,7 +800,7 @@ class ActiveLearner:
         missing = np.asarray([r for r in chosen if int(r) not in answers], dtype=int)
         if len(missing):
             known = self._known_classes(state)
-            result = labels_of(_take_rows(X_pool, missing), missing)
+            result = labels_of(take_rows(X_pool, missing), missing)
             if _is_iterator(result):
                 self._take_answers_one_by_one(result, missing, step, known, journal, answers)
             else:
@@ -882,11 +864,11 @@ class ActiveLearner:
             positions = np.concatenate([old, np.arange(n_old, n_labelled)]).astype(int)
             epochs = n_steps
         if len(positions):
-            self._partial_fit(_take_rows(X_pool, np.asarray(state["labelled"])[positions]),
+            self._partial_fit(take_rows(X_pool, np.asarray(state["labelled"])[positions]),
                               np.asarray(state["labels"])[positions], epochs, state)
-        X_new = _take_rows(X_pool, np.asarray(state["pending"]))
+        X_new = take_rows(X_pool, np.asarray(state["pending"]))
         y_new = np.asarray(state["labels"])[n_labelled - n_new:]
-        self.X_training, self.y_training = _stack(self.X_training, X_new), _stack(self.y_training, y_new)
+        self.X_training, self.y_training = stack_rows(self.X_training, X_new), stack_rows(self.y_training, y_new)
         state["pending"] = []
 
     def _replay_minibatches(self, state, steps_per_label):

@@ -21,11 +21,11 @@ Every function here is pure numpy, except :func:`evaluate_enn`, which calls
 an estimator's ``predict_proba_joint``.
 """
 
-from numbers import Integral
-
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
+
+from .utils import DEFAULT_N_INDEX, check_positive_int
 
 __all__ = [
     "accuracy",
@@ -108,13 +108,6 @@ def marginal_log_loss(y_true, proba):
     return float(-np.mean(np.log(np.clip(picked, _EPS, 1.0))))
 
 
-def _check_positive(value, name, example):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"{name} must be a positive integer, got {value!r}; e.g. {name}={example}.")
-    return int(value)
-
-
 def sample_dyads(true_proba, *, tau=10, n_dyads=1000, random_state=None):
     """Draw the test batches of the dyadic joint log-loss.
 
@@ -139,8 +132,8 @@ def sample_dyads(true_proba, *, tau=10, n_dyads=1000, random_state=None):
         Labels sampled from ``true_proba`` at those rows.
     """
     true_proba = _check_proba_2d(true_proba, "true_proba")
-    tau = _check_positive(tau, "tau", 10)
-    n_dyads = _check_positive(n_dyads, "n_dyads", 1000)
+    tau = check_positive_int(tau, "tau", 10)
+    n_dyads = check_positive_int(n_dyads, "n_dyads", 1000)
     n_test = len(true_proba)
     if n_test < 2:
         raise ValueError(f"the dyadic metric needs at least 2 test rows, got {n_test}.")
@@ -249,7 +242,7 @@ def dyadic_kl(joint_proba, true_proba, rows, labels):
     return float(agent + true_log_p.sum(axis=-1).mean())
 
 
-def evaluate_enn(estimator, X_test, y_test, true_proba=None, *, n_index=100, tau=10, n_dyads=1000,
+def evaluate_enn(estimator, X_test, y_test, true_proba=None, *, n_index=DEFAULT_N_INDEX, tau=10, n_dyads=1000,
                  random_state=0):
     """Accuracy, marginal log-loss and (given ``true_proba``) dyadic joint log-loss.
 

@@ -30,10 +30,11 @@ picks a batch that covers feature space (Sener & Savarese, 2018).
 Everything here is plain numpy and computes in float64.
 """
 
-import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from .utils import check_n_instances, is_integer
 
 __all__ = [
     "uniform",
@@ -83,25 +84,6 @@ def _validate_proba(proba, name="proba"):
 def _check_proba(proba, name="proba"):
     """Return ``proba`` validated, as float64 of shape (n_index, n_samples, n_classes)."""
     return _validate_proba(proba, name).astype(np.float64, copy=False)
-
-
-def _is_integer(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_n_instances(n_instances, n_samples):
-    if not _is_integer(n_instances):
-        raise TypeError(
-            f"n_instances must be an integer, got {n_instances!r} "
-            f"({type(n_instances).__name__})."
-        )
-    if not 1 <= n_instances <= n_samples:
-        raise ValueError(
-            f"n_instances must be between 1 and the number of candidates "
-            f"({n_samples}), got n_instances={n_instances}; ask for fewer rows "
-            "or pass a larger pool."
-        )
-    return int(n_instances)
 
 
 # -- numerics ------------------------------------------------------------------
@@ -381,8 +363,8 @@ def batchbald_select(proba, n_instances, *, max_configs=1024, random_state=None)
     if not np.issubdtype(proba.dtype, np.floating):
         proba = proba.astype(np.float64)
     n_index, n_samples, n_classes = proba.shape
-    n_instances = _check_n_instances(n_instances, n_samples)
-    if not _is_integer(max_configs) or max_configs < 1:
+    n_instances = check_n_instances(n_instances, n_samples)
+    if not is_integer(max_configs) or max_configs < 1:
         raise ValueError(
             f"max_configs must be a positive integer, got {max_configs!r}; "
             "pass e.g. max_configs=1024."
@@ -475,7 +457,7 @@ def kcenter_greedy(features, n_instances, initial=None, *, random_state=None):
     """
     features = _check_features(features, "features")
     n_samples = len(features)
-    n_instances = _check_n_instances(n_instances, n_samples)
+    n_instances = check_n_instances(n_instances, n_samples)
     rng = check_random_state(random_state)
     sq_norms = np.einsum("ij,ij->i", features, features)
 

@@ -44,9 +44,14 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn.exceptions import NotFittedError
 
 from . import priorities as _priorities
-from .priorities import _is_integer
-from .estimators import DEFAULT_N_INDEX, check_n_index
-from .utils import n_rows
+from .utils import (
+    DEFAULT_N_INDEX,
+    check_n_instances,
+    check_positive_int,
+    is_integer,
+    n_rows,
+    take_rows,
+)
 
 __all__ = [
     "bald",
@@ -68,26 +73,11 @@ DEFAULT_CHUNK_SIZE = 8192
 # -- pool access -----------------------------------------------------------------
 
 
-_n_rows = n_rows
-
-
-def _take_rows(X, rows):
-    """Rows ``rows`` (a slice or an integer array) of numpy, pandas, lists, sparse or dicts."""
-    if isinstance(X, dict):
-        # e.g. a tokenizer's output: every value is indexed by row.
-        return {key: _take_rows(value, rows) for key, value in X.items()}
-    if hasattr(X, "iloc"):
-        return X.iloc[rows]
-    if isinstance(X, list):
-        return X[rows] if isinstance(rows, slice) else [X[i] for i in rows]
-    return X[rows]
-
-
 def _iter_chunks(X, chunk_size):
-    n = _n_rows(X)
+    n = n_rows(X)
     for start in range(0, n, chunk_size):
         rows = slice(start, min(start + chunk_size, n))
-        yield rows, _take_rows(X, rows)
+        yield rows, take_rows(X, rows)
 
 
 # -- the model behind `classifier` -------------------------------------------------
@@ -163,7 +153,7 @@ class _Model:
         if hasattr(X, "toarray"):  # scipy.sparse
             X = X.toarray()
         try:
-            return np.asarray(X, dtype=np.float64).reshape(_n_rows(X), -1)
+            return np.asarray(X, dtype=np.float64).reshape(n_rows(X), -1)
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"{type(self.final).__name__} has no embed() and its inputs are "
@@ -198,25 +188,9 @@ def _resolve_priority(priority):
 # -- validation --------------------------------------------------------------------
 
 
-def _check_n_instances(n_instances, n_pool):
-    if not _is_integer(n_instances):
-        raise TypeError(
-            f"n_instances must be an integer, got {n_instances!r} "
-            f"({type(n_instances).__name__}); pass e.g. n_instances=10."
-        )
-    if n_instances < 1:
-        raise ValueError(f"n_instances must be at least 1, got {n_instances}.")
-    if n_instances > n_pool:
-        raise ValueError(
-            f"n_instances={n_instances} is larger than the pool ({n_pool} rows); "
-            f"ask for at most {n_pool} rows or pass a larger X_pool."
-        )
-    return int(n_instances)
-
-
 def _check_n_candidates(n_candidates, n_instances, n_pool):
     """Validate a pre-selection size; return it capped at the pool size."""
-    if not _is_integer(n_candidates):
+    if not is_integer(n_candidates):
         raise TypeError(
             f"n_candidates must be an integer or None, got {n_candidates!r} "
             f"({type(n_candidates).__name__})."
@@ -227,15 +201,6 @@ def _check_n_candidates(n_candidates, n_instances, n_pool):
             "pass n_candidates >= n_instances, or None."
         )
     return min(int(n_candidates), n_pool)
-
-
-def _check_chunk_size(chunk_size):
-    if not _is_integer(chunk_size) or chunk_size < 1:
-        raise ValueError(
-            f"chunk_size must be a positive integer, got {chunk_size!r}; pass "
-            f"e.g. chunk_size={DEFAULT_CHUNK_SIZE}."
-        )
-    return int(chunk_size)
 
 
 # -- selection ---------------------------------------------------------------------
@@ -262,7 +227,7 @@ def select_top(scores, n_instances, random_state=None):
         Best first.
     """
     scores = np.asarray(scores, dtype=np.float64).ravel()
-    n_instances = _check_n_instances(n_instances, len(scores))
+    n_instances = check_n_instances(n_instances, len(scores))
     rng = check_random_state(random_state)
     scores = np.where(np.isnan(scores), -np.inf, scores)
     threshold = np.partition(scores, len(scores) - n_instances)[len(scores) - n_instances]
@@ -284,7 +249,7 @@ def _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs=None):
     """
     if _is_dask_array(X_pool) and priority is not _priorities.uniform:
         return _score_dask_pool(model, X_pool, priority, n_index, chunk_size)
-    n_pool = _n_rows(X_pool)
+    n_pool = n_rows(X_pool)
     n_workers = 1 if priority is _priorities.uniform else _effective_workers(n_jobs)
     n_chunks = -(-n_pool // chunk_size)
     if n_workers == 1 or n_chunks == 1:
@@ -293,7 +258,7 @@ def _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs=None):
     blocks = [slice(start, min(start + per_block, n_pool))
               for start in range(0, n_pool, per_block)]
     parts = joblib.Parallel(n_jobs=n_jobs)(
-        joblib.delayed(_score_block)(model, _take_rows(X_pool, block), priority, n_index,
+        joblib.delayed(_score_block)(model, take_rows(X_pool, block), priority, n_index,
                                      chunk_size, None)
         for block in blocks)
     return np.concatenate(parts)
@@ -324,7 +289,7 @@ def _score_dask_block(block, model, priority, n_index, chunk_size):
 
 
 def _effective_workers(n_jobs):
-    if n_jobs is not None and (not _is_integer(n_jobs) or n_jobs == 0):
+    if n_jobs is not None and (not is_integer(n_jobs) or n_jobs == 0):
         raise ValueError(
             f"n_jobs must be a non-zero integer or None, got {n_jobs!r}; pass e.g. n_jobs=2 "
             "(or -1 for every core), or None for joblib's parallel_config."
@@ -333,7 +298,7 @@ def _effective_workers(n_jobs):
 
 
 def _score_block(model, X_pool, priority, n_index, chunk_size, rng):
-    scores = np.empty(_n_rows(X_pool))
+    scores = np.empty(n_rows(X_pool))
     for rows, X_chunk in _iter_chunks(X_pool, chunk_size):
         proba = model.joint(X_chunk, n_index)
         if priority is _priorities.uniform:
@@ -349,7 +314,7 @@ def _joint_of_rows(model, X, n_index, chunk_size):
     for rows, X_chunk in _iter_chunks(X, chunk_size):
         proba = model.joint(X_chunk, n_index)
         if out is None:
-            out = np.empty((proba.shape[0], _n_rows(X), proba.shape[2]), dtype=np.float32)
+            out = np.empty((proba.shape[0], n_rows(X), proba.shape[2]), dtype=np.float32)
         out[:, rows] = proba
     return out
 
@@ -357,7 +322,7 @@ def _joint_of_rows(model, X, n_index, chunk_size):
 def _labelled_features(model, X_labelled):
     if X_labelled is None:
         X_labelled = model.X_labelled
-    if X_labelled is None or _n_rows(X_labelled) == 0:
+    if X_labelled is None or n_rows(X_labelled) == 0:
         return None
     return model.features(X_labelled)
 
@@ -375,9 +340,9 @@ def _priority_strategy(priority_name, epistemic):
         chunk_size=DEFAULT_CHUNK_SIZE,
         n_jobs=None,
     ):
-        n_instances = _check_n_instances(n_instances, _n_rows(X_pool))
-        n_index = check_n_index(n_index)
-        chunk_size = _check_chunk_size(chunk_size)
+        n_instances = check_n_instances(n_instances, n_rows(X_pool))
+        n_index = check_positive_int(n_index, "n_index")
+        chunk_size = check_positive_int(chunk_size, "chunk_size", DEFAULT_CHUNK_SIZE)
         _effective_workers(n_jobs)
         model = _Model(classifier)
         if epistemic:
@@ -461,8 +426,8 @@ def uniform(classifier, X_pool, n_instances=1, *, n_index=DEFAULT_N_INDEX, rando
     scores : ndarray of shape (n_instances,), float64
         The ``U(0, 1)`` keys that ranked the chosen rows.
     """
-    n_pool = _n_rows(X_pool)
-    n_instances = _check_n_instances(n_instances, n_pool)
+    n_pool = n_rows(X_pool)
+    n_instances = check_n_instances(n_instances, n_pool)
     rng = check_random_state(random_state)
     keys = rng.uniform(size=n_pool)
     indices = select_top(keys, n_instances, rng)
@@ -525,10 +490,10 @@ def batchbald(
         Each pick's gain in joint mutual information (nats); the first is
         its BALD score.
     """
-    n_pool = _n_rows(X_pool)
-    n_instances = _check_n_instances(n_instances, n_pool)
-    n_index = check_n_index(n_index)
-    chunk_size = _check_chunk_size(chunk_size)
+    n_pool = n_rows(X_pool)
+    n_instances = check_n_instances(n_instances, n_pool)
+    n_index = check_positive_int(n_index, "n_index")
+    chunk_size = check_positive_int(chunk_size, "chunk_size", DEFAULT_CHUNK_SIZE)
     _effective_workers(n_jobs)
     model = _Model(classifier)
     _require_enn(model, "batchbald")
@@ -539,7 +504,7 @@ def batchbald(
     if n_candidates is not None and n_candidates < n_pool:
         scores = _score_pool(model, X_pool, _priorities.bald, n_index, chunk_size, rng, n_jobs)
         candidates = select_top(scores, n_candidates, rng)
-        proba = _joint_of_rows(model, _take_rows(X_pool, candidates), n_index, chunk_size)
+        proba = _joint_of_rows(model, take_rows(X_pool, candidates), n_index, chunk_size)
     else:
         candidates = np.arange(n_pool)
         proba = _joint_of_rows(model, X_pool, n_index, chunk_size)
@@ -591,7 +556,7 @@ def coreset(
         Distance of each pick to its nearest centre when picked; ``inf``
         for a first pick made with no labelled rows.
     """
-    n_instances = _check_n_instances(n_instances, _n_rows(X_pool))
+    n_instances = check_n_instances(n_instances, n_rows(X_pool))
     model = _Model(classifier)
     features = model.features(X_pool)
     initial = _labelled_features(model, X_labelled)
@@ -653,10 +618,10 @@ def uncertain_diverse(
     scores : ndarray of shape (n_instances,), float64
         The ``priority`` score of each chosen row.
     """
-    n_pool = _n_rows(X_pool)
-    n_instances = _check_n_instances(n_instances, n_pool)
-    n_index = check_n_index(n_index)
-    chunk_size = _check_chunk_size(chunk_size)
+    n_pool = n_rows(X_pool)
+    n_instances = check_n_instances(n_instances, n_pool)
+    n_index = check_positive_int(n_index, "n_index")
+    chunk_size = check_positive_int(chunk_size, "chunk_size", DEFAULT_CHUNK_SIZE)
     priority, priority_name = _resolve_priority(priority)
     if n_candidates is None:
         n_candidates = 10 * n_instances
@@ -671,7 +636,7 @@ def uncertain_diverse(
     candidates = select_top(scores, n_candidates, rng)  # best first
     picks = [0]
     if n_instances > 1:
-        features = model.features(_take_rows(X_pool, candidates))
+        features = model.features(take_rows(X_pool, candidates))
         initial = _labelled_features(model, X_labelled)
         first = features[:1]
         initial = first if initial is None else np.concatenate([initial, first])

@@ -483,11 +483,11 @@ def test_predict_rejects_bad_input_and_changes_nothing(method, data):
 
 
 @pytest.mark.parametrize("n_index, error, match", [
-    (0, ValueError, "n_index must be at least 1, got 0"),
-    (-3, ValueError, "n_index must be at least 1"),
-    (2.5, TypeError, "n_index must be an integer, got 2.5"),
-    ("10", TypeError, "n_index must be an integer"),
-    (True, TypeError, "n_index must be an integer"),
+    (0, ValueError, "n_index must be a positive integer, got 0"),
+    (-3, ValueError, "n_index must be a positive integer"),
+    (2.5, TypeError, "n_index must be a positive integer, got 2.5"),
+    ("10", TypeError, "n_index must be a positive integer"),
+    (True, TypeError, "n_index must be a positive integer"),
 ])
 def test_n_index_is_validated(n_index, error, match, fitted, data):
     with pytest.raises(error, match=match):
@@ -507,8 +507,8 @@ def test_predicting_before_fit_raises_not_fitted(cls, method, data):
 
 @pytest.mark.parametrize("params, match", [
     (dict(backbone="resnet"), "backbone='resnet' is not supported"),
-    (dict(n_index_train=0), "n_index_train must be at least 1"),
-    (dict(index_dim=2.0), "index_dim must be an integer"),
+    (dict(n_index_train=0), "n_index_train must be a positive integer"),
+    (dict(index_dim=2.0), "index_dim must be a positive integer"),
     (dict(prior="gaussian"), "prior='gaussian' is not supported"),
     (dict(prior_input="x"), "prior_input='x' is not supported"),
     (dict(prior_scale=float("nan")), "prior_scale must be a finite non-negative number, got nan"),
@@ -536,7 +536,7 @@ def test_a_rejected_refit_leaves_the_fitted_model_as_it_was(data):
 def test_bad_dropout_and_members_are_named(data):
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
         DropoutClassifier(dropout=1.5).fit(*data)
-    with pytest.raises(ValueError, match="n_members must be at least 1"):
+    with pytest.raises(ValueError, match="n_members must be a positive integer"):
         EnsembleClassifier(n_members=0).fit(*data)
 
 
