@@ -32,8 +32,8 @@ from .estimators import (
     EnsembleClassifier,
     EpinetClassifier,
     _ENNClassifier,
-    resolve_device,
 )
+from .utils import resolve_device
 
 __all__ = ["AcceleratedBaselineClassifier", "AcceleratedDropoutClassifier",
            "AcceleratedEnsembleClassifier", "AcceleratedEpinetClassifier"]

@@ -136,20 +136,6 @@ def check_texts(X, name="X"):
     return [tuple(pair) for pair in array.tolist()]
 
 
-def n_texts(texts):
-    """Number of rows of validated text input."""
-    return len(texts["input_ids"]) if isinstance(texts, dict) else len(texts)
-
-
-def take_texts(texts, rows):
-    """Rows ``rows`` (a slice or index array) of validated text input."""
-    if isinstance(texts, dict):
-        return {key: value[rows] for key, value in texts.items()}
-    if isinstance(rows, slice):
-        return texts[rows]
-    return [texts[i] for i in rows]
-
-
 def tokenize(tokenizer, texts, max_length):
     """Tokenize a batch, truncated to ``max_length`` and padded to its longest row."""
     if isinstance(texts, dict):
