@@ -38,9 +38,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     n_pool = 20_000 if args.quick else 1_000_000
 
-    X, y = make_testbed_classification(1000, input_dim=10, random_state=0)
+    X, y = make_testbed_classification(1000, n_features=10, random_state=0)
     model = EpinetClassifier(random_state=0).fit(X, y)
-    pool, _ = make_testbed_classification(n_pool, input_dim=10, random_state=1)
+    pool, _ = make_testbed_classification(n_pool, n_features=10, random_state=1)
     pool = pool.astype(np.float32)
 
     def choose(X_pool):

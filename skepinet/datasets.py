@@ -49,9 +49,18 @@ def _mlp_logits(layers, X):
     return h
 
 
-def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, temperature=0.1,
+def _renamed(old_value, old_name, value, name):
+    """``value``, or ``old_value`` (with a FutureWarning) where the old spelling was used."""
+    if old_value is None:
+        return value
+    warnings.warn(f"{old_name} is deprecated; pass {name}={old_value!r} instead.", FutureWarning,
+                  stacklevel=3)
+    return old_value
+
+
+def make_testbed_classification(n_samples=1000, *, n_features=10, n_classes=2, temperature=0.1,
                                 hidden_sizes=(50, 50), noisy_fraction=0.0, random_state=None,
-                                return_proba=False):
+                                return_proba=False, input_dim=None, num_classes=None):
     """Sample a classification problem from a random MLP (the paper's testbed).
 
     Parameters
@@ -59,9 +68,9 @@ def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, 
     n_samples : int (default=1000)
         Number of rows. Draw train and test rows in one call (then split) so
         they share the generating network.
-    input_dim : int (default=10)
-        Input dimension ``D``.
-    num_classes : int (default=2)
+    n_features : int (default=10)
+        Input dimension ``D`` (as in :func:`sklearn.datasets.make_classification`).
+    n_classes : int (default=2)
         Number of classes ``C``.
     temperature : float (default=0.1)
         Logits are divided by it; larger means noisier labels (testbed
@@ -79,18 +88,23 @@ def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, 
         Seeds the network, the inputs and the labels.
     return_proba : bool (default=False)
         Also return the true class probabilities.
+    input_dim, num_classes : int, optional
+        Deprecated spellings of ``n_features`` and ``n_classes``; they warn
+        and will be removed.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, input_dim), float32
+    X : ndarray of shape (n_samples, n_features), float32
     y : ndarray of shape (n_samples,), int64
-    proba : ndarray of shape (n_samples, num_classes)
+    proba : ndarray of shape (n_samples, n_classes)
         Only with ``return_proba=True``.
     """
+    n_features = _renamed(input_dim, "input_dim", n_features, "n_features")
+    n_classes = _renamed(num_classes, "num_classes", n_classes, "n_classes")
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature!r}; e.g. 0.1.")
-    if int(num_classes) < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes!r}.")
+    if int(n_classes) < 2:
+        raise ValueError(f"n_classes must be at least 2, got {n_classes!r}.")
     if not 0 <= noisy_fraction < 1:
         raise ValueError(
             f"noisy_fraction must be in [0, 1), got {noisy_fraction!r}; e.g. 0.5 (half the "
@@ -98,8 +112,8 @@ def make_testbed_classification(n_samples=1000, *, input_dim=10, num_classes=2, 
         )
     seed = check_random_state(random_state).randint(2**31)
     rng = np.random.default_rng(seed)
-    layers = _random_mlp(rng, [input_dim, *hidden_sizes, num_classes])
-    X = rng.standard_normal((n_samples, input_dim))
+    layers = _random_mlp(rng, [n_features, *hidden_sizes, n_classes])
+    X = rng.standard_normal((n_samples, n_features))
     logits = _mlp_logits(layers, X) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     proba = np.exp(logits)

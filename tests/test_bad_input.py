@@ -42,7 +42,7 @@ from skepinet import (
 )
 from skepinet.datasets import load_glue, make_testbed_classification
 
-X, y = make_testbed_classification(200, input_dim=4, random_state=1)
+X, y = make_testbed_classification(200, n_features=4, random_state=1)
 X_NAN = X.copy()
 X_NAN[3, 1] = np.nan
 X_INF = X.copy()

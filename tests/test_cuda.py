@@ -26,7 +26,7 @@ from conftest import sentences  # noqa: E402
 
 @pytest.fixture(scope="module")
 def data():
-    return make_testbed_classification(500, input_dim=10, random_state=0)
+    return make_testbed_classification(500, n_features=10, random_state=0)
 
 
 @pytest.mark.parametrize("cls", [EpinetClassifier, DropoutClassifier, EnsembleClassifier])

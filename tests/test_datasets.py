@@ -7,15 +7,15 @@ from skepinet.datasets import make_testbed_classification
 
 
 def test_shapes_types_and_determinism():
-    X, y, proba = make_testbed_classification(500, input_dim=7, num_classes=3, random_state=0,
+    X, y, proba = make_testbed_classification(500, n_features=7, n_classes=3, random_state=0,
                                               return_proba=True)
     assert X.shape == (500, 7) and X.dtype == np.float32
     assert y.shape == (500,) and set(np.unique(y)) <= {0, 1, 2}
     np.testing.assert_allclose(proba.sum(axis=1), 1)
-    X2, y2 = make_testbed_classification(500, input_dim=7, num_classes=3, random_state=0)
+    X2, y2 = make_testbed_classification(500, n_features=7, n_classes=3, random_state=0)
     np.testing.assert_array_equal(X, X2)
     np.testing.assert_array_equal(y, y2)
-    assert not np.array_equal(y, make_testbed_classification(500, input_dim=7, num_classes=3,
+    assert not np.array_equal(y, make_testbed_classification(500, n_features=7, n_classes=3,
                                                              random_state=1)[1])
 
 
@@ -36,7 +36,7 @@ def test_temperature_controls_label_noise():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(temperature=0), "temperature must be positive"),
-    (dict(num_classes=1), "num_classes must be at least 2"),
+    (dict(n_classes=1), "n_classes must be at least 2"),
 ])
 def test_bad_settings_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -70,3 +70,11 @@ def test_load_glue_names_the_file_and_line_of_invalid_utf8(tmp_path):
     (folder / "train.tsv").write_bytes(b"sentence\tlabel\ngood film\t1\nbad \xff film\t0\n")
     with pytest.raises(ValueError, match=r"train\.tsv: line 3 is not valid UTF-8"):
         load_glue("sst2", tmp_path, split="train")
+
+
+def test_old_argument_names_warn_and_give_the_same_draw():
+    X, y = make_testbed_classification(50, n_features=4, n_classes=3, random_state=0)
+    with pytest.warns(FutureWarning, match=r"num_classes is deprecated; pass n_classes=3"):
+        X_old, y_old = make_testbed_classification(50, input_dim=4, num_classes=3, random_state=0)
+    np.testing.assert_array_equal(X, X_old)
+    np.testing.assert_array_equal(y, y_old)

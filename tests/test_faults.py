@@ -38,7 +38,7 @@ CONFIGS = {
 def _problem():
     from skepinet.datasets import make_testbed_classification
 
-    return make_testbed_classification(300, input_dim=4, random_state=1)
+    return make_testbed_classification(300, n_features=4, random_state=1)
 
 
 def _arm(kill, counts):

@@ -16,7 +16,7 @@ RUN = dict(candidate_size=30, acquisition_size=5, classes=[0, 1], n_index=10, pr
 
 @pytest.fixture(scope="module")
 def pool():
-    return make_testbed_classification(150, input_dim=4, random_state=1)
+    return make_testbed_classification(150, n_features=4, random_state=1)
 
 
 def learner():
