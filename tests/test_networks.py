@@ -1,4 +1,4 @@
-"""Tests of the torch modules: each ENN head computes what REFERENCE.md §1 defines."""
+"""Tests of the torch modules: each ENN head computes what the paper defines (Osband et al., Sections 2.1 and 3.2, Appendix C.2)."""
 
 import math
 
