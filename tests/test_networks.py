@@ -1,4 +1,7 @@
-"""Tests of the torch modules: each ENN head computes what the paper defines (Osband et al., Sections 2.1 and 3.2, Appendix C.2)."""
+"""Tests of the torch modules: each ENN head computes what the paper defines.
+
+Osband et al., Sections 2.1 and 3.2 and Appendix C.2.
+"""
 
 import math
 
