@@ -14,17 +14,18 @@ import argparse
 import numpy as np
 
 from skepinet import ActiveLearner, EpinetClassifier, variance
-from skepinet.datasets import load_glue
+from skepinet.datasets import glue_data_dir, load_glue
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default="../shared/data/glue", help="GLUE folder")
+    parser.add_argument("--data-dir", default=None, help="GLUE folder (default: $GLUE_DIR)")
     parser.add_argument("--pool", type=int, default=3000, help="unlabelled sentences (default 3000)")
     parser.add_argument("--budget", type=int, default=300, help="labels to spend (default 300)")
     parser.add_argument("--fine-tune", action="store_true", help="train the encoder too (slow on CPU)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     args = parser.parse_args(argv)
+    args.data_dir = glue_data_dir(args.data_dir)
     if args.quick:
         args.pool, args.budget = 200, 40
 

@@ -14,15 +14,16 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV
 
 from skepinet import BaselineClassifier
-from skepinet.datasets import load_glue
+from skepinet.datasets import glue_data_dir, load_glue
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default="../shared/data/glue", help="GLUE folder")
+    parser.add_argument("--data-dir", default=None, help="GLUE folder (default: $GLUE_DIR)")
     parser.add_argument("--n-train", type=int, default=1000, help="training sentences (default 1000)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     args = parser.parse_args(argv)
+    args.data_dir = glue_data_dir(args.data_dir)
 
     X, y = load_glue("sst2", args.data_dir, split="train")
     X_dev, y_dev = load_glue("sst2", args.data_dir, split="validation")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["make_testbed_classification", "load_glue"]
+__all__ = ["make_testbed_classification", "load_glue", "glue_data_dir"]
 
 
 def _truncated_normal(rng, shape, std):
@@ -328,6 +328,41 @@ def _load_glue_hub(key, split):
     ints = list(ds["label"])
     labels = [str(i) if spec.int_labels else ds.features["label"].int2str(i) for i in ints]
     return _glue_arrays(spec, texts, labels)
+
+
+def glue_data_dir(data_dir=None):
+    """The GLUE folder to read: ``data_dir`` when given, else ``$GLUE_DIR``.
+
+    There is no built-in default path: the data lives wherever the user put it.
+
+    Parameters
+    ----------
+    data_dir : str, path-like or None (default=None)
+        A folder in the ``download_glue_data`` layout (``<data_dir>/SST-2/train.tsv``...).
+
+    Returns
+    -------
+    data_dir : str
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither is set, or the folder does not exist; the message names both ways to
+        set it.
+    """
+    chosen = data_dir if data_dir is not None else os.environ.get("GLUE_DIR") or None
+    if chosen is None:
+        raise FileNotFoundError(
+            "no GLUE folder given: pass --data-dir PATH (data_dir=PATH in Python) or set "
+            "GLUE_DIR=PATH, where PATH holds one folder per task (e.g. PATH/SST-2/train.tsv)."
+        )
+    if not os.path.isdir(chosen):
+        source = "data_dir" if data_dir is not None else "GLUE_DIR"
+        raise FileNotFoundError(
+            f"{source}={os.fspath(chosen)!r} is not a folder; pass --data-dir PATH or set "
+            "GLUE_DIR=PATH to a folder holding one folder per task (e.g. PATH/SST-2/train.tsv)."
+        )
+    return os.fspath(chosen)
 
 
 def load_glue(task, data_dir=None, split="train", *, source="auto"):

@@ -78,3 +78,19 @@ def test_old_argument_names_warn_and_give_the_same_draw():
         X_old, y_old = make_testbed_classification(50, input_dim=4, num_classes=3, random_state=0)
     np.testing.assert_array_equal(X, X_old)
     np.testing.assert_array_equal(y, y_old)
+
+
+def test_the_glue_folder_comes_from_the_argument_or_GLUE_DIR(tmp_path, monkeypatch):
+    from skepinet.datasets import glue_data_dir
+
+    monkeypatch.delenv("GLUE_DIR", raising=False)
+    with pytest.raises(FileNotFoundError, match=r"pass --data-dir PATH .* or set GLUE_DIR=PATH"):
+        glue_data_dir()
+    monkeypatch.setenv("GLUE_DIR", str(tmp_path))
+    assert glue_data_dir() == str(tmp_path)
+    assert glue_data_dir(tmp_path / "..") == str(tmp_path / "..")
+    with pytest.raises(FileNotFoundError, match=r"data_dir='.*missing' is not a folder"):
+        glue_data_dir(str(tmp_path / "missing"))
+    monkeypatch.setenv("GLUE_DIR", str(tmp_path / "gone"))
+    with pytest.raises(FileNotFoundError, match=r"GLUE_DIR='.*gone' is not a folder"):
+        glue_data_dir()
