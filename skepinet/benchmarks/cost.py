@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._bench import environment, interleaved_times
+from .common import environment, interleaved_times
 from ..datasets import load_glue, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..priorities import bald as bald_priority

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from .._bench import environment, torch_threads
+from .common import environment, torch_threads
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
 from ..strategies import variance
