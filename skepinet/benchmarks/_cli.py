@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import (checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
+from . import (agents, checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
                strategy_cost, testbed, text_cost)
 from .common import (add_options, options_from_args, parse_float_list, parse_int_list,
                      resolve_glue_dir, torch_threads, write_result)
@@ -71,7 +71,7 @@ def build_parser():
     p.add_argument("--temperatures", type=parse_float_list, default=[0.03, 0.1],
                    help="label-noise temperatures (default 0.03,0.1)")
     p.add_argument("--agents", default=None,
-                   help=f"comma-separated agents (default all: {','.join(testbed.AGENTS)})")
+                   help=f"comma-separated agents (default all: {','.join(agents.LOOP_AGENTS)})")
     p.add_argument("--n-pool", type=int, default=None,
                    help="pool size (default 10000 for pool, 20 x D inputs for requery)")
     p.add_argument("--budget", type=int, default=None,

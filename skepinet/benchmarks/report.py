@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..metrics import geometric_mean, labels_to_match
+from .agents import EPISTEMIC_AGENTS, NON_EPISTEMIC_AGENTS
 
 __all__ = [
     "mean_se",
@@ -237,9 +238,6 @@ def beats_at_every_point(curve, others, metric, *, greater_is_better, from_label
     return out
 
 
-EPISTEMIC_AGENTS = ("epinet:variance", "epinet:bald")
-NON_EPISTEMIC_AGENTS = ("epinet:entropy", "epinet:margin", "epinet:uniform", "mlp:entropy",
-                        "mlp:margin")
 
 
 def epistemic_checks(curves, n_pool, metric, *, greater_is_better, from_fraction=0.1):

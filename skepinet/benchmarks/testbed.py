@@ -36,14 +36,13 @@ from ..datasets import draw_labels, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
-from ..strategies import STRATEGIES
 from ._sweep import estimator_settings, run_units
+from .agents import AGENTS, LOOP_AGENTS
 from .report import (aggregate, epistemic_checks, format_protocol_table, headline, plot_curves,
                      plot_headline, protocol_table, write_protocol_csv, write_summary)
 from .report import format_summary as _format_summary
 
 __all__ = [
-    "AGENTS",
     "AGENT_PARAMS",
     "LOOP_PARAMS",
     "PROTOCOLS",
@@ -59,19 +58,6 @@ __all__ = [
     "run_baseline",
     "run_testbed",
 ]
-
-# agent name -> (estimator in skepinet.estimators.ESTIMATORS, strategy in STRATEGIES)
-AGENTS = {
-    "epinet:variance": ("epinet", "variance"),
-    "epinet:bald": ("epinet", "bald"),
-    "epinet:entropy": ("epinet", "entropy"),
-    "epinet:margin": ("epinet", "margin"),
-    "epinet:uniform": ("epinet", "uniform"),
-    "mlp:entropy": ("baseline", "entropy"),
-    "mlp:margin": ("baseline", "margin"),
-    "dropout:variance": ("dropout", "variance"),
-    "ensemble:variance": ("ensemble", "variance"),
-}
 
 PROTOCOLS = ("pool", "requery")
 #: problem name -> the fraction of inputs with coin-flip labels
@@ -197,7 +183,7 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
     Parameters
     ----------
     agent : str
-        A key of :data:`AGENTS`, e.g. ``'epinet:variance'``.
+        A name of :data:`~skepinet.benchmarks.agents.LOOP_AGENTS`, e.g. ``'epinet:variance'``.
     seed : int
         Seeds the estimator and the learner.
     problem : dict
@@ -217,7 +203,7 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         One record per label count: ``labels``, ``accuracy``, ``log_loss``,
         ``joint_log_loss``, ``wall_time``.
     """
-    estimator_name, strategy_name = AGENTS[agent]
+    estimator_name, strategy = AGENTS[agent].estimator, AGENTS[agent].query_strategy
     params = {**AGENT_PARAMS, **(agent_params or {})}
     loop = {**LOOP_PARAMS["pool"], **(loop_params or {})}
     n_pool = len(problem["X_pool"])
@@ -228,7 +214,7 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         oracle = redraw_oracle(problem["proba_pool"], seed)
         classes = np.arange(problem["proba_pool"].shape[1])
     estimator = make_agent_estimator(estimator_name, seed, params)
-    learner = ActiveLearner(estimator, STRATEGIES[strategy_name], random_state=seed)
+    learner = ActiveLearner(estimator, strategy, random_state=seed)
     curve = []
     for budget in labels:
         history = learner.run(problem["X_pool"], oracle, budget=budget, classes=classes,
@@ -400,7 +386,7 @@ def testbed_units(tasks, *, seeds, agents, n_points, fractions, agent_params, lo
                 settings = dict(problem_settings, seed=seed, labels=labels, agent=agent,
                                 agent_params=params, loop_params=loop, n_index=n_index,
                                 estimator=estimator_settings(
-                                    make_agent_estimator(AGENTS[agent][0], 0, params)))
+                                    make_agent_estimator(AGENTS[agent].estimator, 0, params)))
                 units.append((task, agent, seed, settings,
                               _AgentUnit(agent, seed, problem_settings, labels, params, loop,
                                          n_index)))
@@ -480,7 +466,7 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
     temperatures : tuple of float (default=(0.03, 0.1))
         Label-noise levels.
     agents : list of str or None (default=None)
-        Keys of :data:`AGENTS`; all when ``None``.
+        Names of :data:`~skepinet.benchmarks.agents.LOOP_AGENTS`; all when ``None``.
     n_pool, budget : int or None (default=None)
         Pool size and label budget; ``None`` takes the protocol's
         :data:`SIZES` (pool: 10,000 and 1,000; requery: ``20 * input_dim``
@@ -511,10 +497,10 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
         Settings, mean curves, baseline curves, the headline table, the
         per-protocol table and the target checks (also in ``summary.json``).
     """
-    agents = list(AGENTS) if agents is None else list(agents)
-    unknown = sorted(set(agents) - set(AGENTS))
+    agents = list(LOOP_AGENTS) if agents is None else list(agents)
+    unknown = sorted(set(agents) - set(LOOP_AGENTS))
     if unknown:
-        raise ValueError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
+        raise ValueError(f"unknown agents {unknown}; choose from {sorted(LOOP_AGENTS)}.")
     seeds, temperatures = [int(s) for s in seeds], [float(t) for t in temperatures]
     tasks = testbed_tasks(list(protocols), list(problems), temperatures, input_dim=input_dim,
                           n_pool=n_pool, budget=budget, n_test=n_test)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import sentences
-from skepinet.benchmarks import _cli, glue, testbed
+from skepinet.benchmarks import _cli, agents, glue, testbed
 from skepinet.benchmarks._cli import run
 from skepinet.benchmarks.common import parse_int_list
 
@@ -22,14 +22,14 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
         assert (out / name).stat().st_size > 0, name
     saved = json.loads((out / "summary.json").read_text())
     assert set(saved["curves"]) == {"pool-T0.1", "pool-T0.03"}
-    assert set(saved["curves"]["pool-T0.1"]) == set(testbed.AGENTS)
+    assert set(saved["curves"]["pool-T0.1"]) == set(agents.LOOP_AGENTS)
     curve = saved["curves"]["pool-T0.1"]["epinet:variance"]
     # Curves run to the budget, not the pool.
     assert [r["labels"] for r in curve] == testbed.label_grid(testbed.QUICK["budget"],
                                                                testbed.QUICK["n_points"])
     assert all(r["n_seeds"] == 2 and r["joint_log_loss"] > r["log_loss"] for r in curve)
-    assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(testbed.AGENTS) + 1)
-    assert summary["headline"]["geometric_mean"].keys() == set(testbed.AGENTS)
+    assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(agents.LOOP_AGENTS) + 1)
+    assert summary["headline"]["geometric_mean"].keys() == set(agents.LOOP_AGENTS)
     row = saved["protocols"]["pool-T0.1"]["agents"]["epinet:variance"]
     assert row["n_seeds"] == 2 and np.isfinite(row["minus_epinet:uniform_se"])
     assert saved["protocols"]["pool-T0.1"]["targets"]["baseline"] == pytest.approx(
