@@ -86,7 +86,7 @@ def uncertainty_by_distance(clf, X_train, n_points=4000, n_index=DEFAULT_N_INDEX
         The training inputs.
     n_points : int (default=4000)
         Points drawn uniformly in the square [-10, 10]^2.
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples per point.
     random_state : int (default=1)
         Seed of the points.

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..utils import DEFAULT_N_INDEX
 from . import (agents, checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
                strategy_cost, testbed, text_cost)
 from .common import (add_options, options_from_args, parse_float_list, parse_int_list,
@@ -87,7 +88,8 @@ def build_parser():
                    help="JSON overrides of ActiveLearner.run settings")
     p.add_argument("--grid", type=parse_json, default=None,
                    help="JSON baseline grid (default skepinet.benchmarks.testbed.BASELINE_GRID)")
-    p.add_argument("--n-index", type=int, default=100, help="index samples (default 100)")
+    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
+                   help=f"index samples (default {DEFAULT_N_INDEX})")
 
     p = sub.add_parser("glue", help="GLUE tasks with a MiniLM encoder (paper section 4)")
     _common(p)
@@ -113,7 +115,8 @@ def build_parser():
     p.add_argument("--agent-params", type=parse_json, default=None)
     p.add_argument("--loop-params", type=parse_json, default=None)
     p.add_argument("--grid", type=parse_json, default=None)
-    p.add_argument("--n-index", type=int, default=100)
+    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
+                   help=f"index samples (default {DEFAULT_N_INDEX})")
 
     p = sub.add_parser("enn", help="ENN quality: KL to the true model, far/near uncertainty")
     _common(p)
@@ -165,7 +168,8 @@ def build_parser():
 
     p = _timing_parser(sub, "scoring", "pool scoring on 1 and 2 workers and a Dask cluster")
     p.add_argument("--n-pool", type=int, default=None, help="pool rows (default 1000000)")
-    p.add_argument("--n-index", type=int, default=100, help="index samples (default 100)")
+    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
+                   help=f"index samples (default {DEFAULT_N_INDEX})")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 2)")
     p.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
 

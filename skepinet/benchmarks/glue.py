@@ -20,11 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import DEFAULT_N_INDEX
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
 from ._sweep import estimator_settings, run_units
-from .report import (aggregate, epistemic_checks, format_protocol_table, headline, plot_curves,
-                     plot_headline, protocol_table, write_protocol_csv, write_summary)
+from .plots import plot_curves, plot_headline
+from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
+                     protocol_table, write_protocol_csv, write_summary)
 from .report import format_summary as _format_summary
 from .agents import AGENTS, LOOP_AGENTS
 from .testbed import (AGENT_PARAMS, LOOP_PARAMS, baseline_labels, make_agent_estimator,
@@ -233,7 +235,7 @@ def _load_problem(path):
 def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=range(3),
              agents=None, n_pool=2000, budget=None, n_test=None, n_points=20,
              fractions=(0.1, 0.25, 0.5, 1.0), pretrained=None, max_length=None,
-             agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
+             agent_params=None, loop_params=None, grid=None, n_index=DEFAULT_N_INDEX, n_jobs=1,
              backend=None, scheduler=None, progress=True):
     """Run (or resume) the GLUE sweep and write its results under ``out``.
 
@@ -270,7 +272,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
     agent_params, loop_params, grid : dict or None
         Overrides of the mode's agent settings, loop settings and baseline
         grid.
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples for scoring.
     n_jobs, backend, scheduler, progress
         As for :func:`~skepinet.benchmarks.run_testbed`.

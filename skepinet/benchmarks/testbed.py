@@ -31,6 +31,7 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import GradientNormClipping
 
+from ..utils import DEFAULT_N_INDEX
 from ..callbacks import PriorWeightDecay
 from ..datasets import draw_labels, make_testbed_classification
 from ..estimators import ESTIMATORS
@@ -38,8 +39,9 @@ from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
 from ._sweep import estimator_settings, run_units
 from .agents import AGENTS, LOOP_AGENTS
-from .report import (aggregate, epistemic_checks, format_protocol_table, headline, plot_curves,
-                     plot_headline, protocol_table, write_protocol_csv, write_summary)
+from .plots import plot_curves, plot_headline
+from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
+                     protocol_table, write_protocol_csv, write_summary)
 from .report import format_summary as _format_summary
 
 __all__ = [
@@ -177,7 +179,7 @@ def label_grid(n_pool, n_points=20, first=10):
 
 
 def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=None,
-              n_index=100):
+              n_index=DEFAULT_N_INDEX):
     """Run one agent through Algorithm 1 and evaluate it at each label count.
 
     Parameters
@@ -194,7 +196,7 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         Label counts at which to evaluate (increasing).
     agent_params, loop_params : dict or None
         Override :data:`AGENT_PARAMS` and :data:`LOOP_PARAMS`.
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples for scoring and for the joint log-loss.
 
     Returns
@@ -442,7 +444,7 @@ def summarize_testbed(results, *, budgets, agents):
 def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range(10),
                 temperatures=(0.03, 0.1), agents=None, n_pool=None, budget=None, n_test=5000,
                 input_dim=10, n_points=20, fractions=(0.5, 1.0), agent_params=None,
-                loop_params=None, grid=None, n_index=100, n_jobs=1, backend=None,
+                loop_params=None, grid=None, n_index=DEFAULT_N_INDEX, n_jobs=1, backend=None,
                 scheduler=None, progress=True):
     """Run (or resume) the testbed sweep and write its results under ``out``.
 
@@ -480,7 +482,7 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
     agent_params, loop_params, grid : dict or None
         Overrides of :data:`AGENT_PARAMS`, :data:`LOOP_PARAMS` (of every
         protocol), and the baseline grid (:data:`BASELINE_GRID`).
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples for scoring and the joint log-loss.
     n_jobs : int (default=1)
         joblib workers across runs.

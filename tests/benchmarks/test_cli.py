@@ -1,7 +1,6 @@
 """``skepinet-bench``: every benchmark runs end to end in --quick mode (numbers not asserted)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
