@@ -33,12 +33,13 @@ from .estimators import BaselineClassifier, EpinetClassifier
 from .learner import ActiveLearner
 from .metrics import labels_to_match
 from .priorities import bald as bald_score, variance as variance_score
-from .strategies import entropy, uniform, variance
+from .benchmarks.agents import AGENTS as _REGISTRY, DEMO_AGENTS
 from .utils import DEFAULT_N_INDEX
 
 __all__ = ["make_two_clusters", "uncertainty_by_distance", "active_learning_curves", "main"]
 
-AGENTS = {"epinet:variance": variance, "epinet:uniform": uniform, "epinet:entropy": entropy}
+# The demo's agents, by name, from the benchmarks' one registry.
+AGENTS = {name: _REGISTRY[name].query_strategy for name in DEMO_AGENTS}
 # The testbed benchmark's agent and loop settings (skepinet.benchmarks.testbed, pool protocol;
 # tuned on seeds 100-103, which the demo does not use).
 AGENT_PARAMS = dict(lr=1e-3, prior_precision=10.0, batch_size=128)
@@ -85,7 +86,7 @@ def uncertainty_by_distance(clf, X_train, n_points=4000, n_index=DEFAULT_N_INDEX
         The training inputs.
     n_points : int (default=4000)
         Points drawn uniformly in the square [-10, 10]^2.
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples per point.
     random_state : int (default=1)
         Seed of the points.

@@ -5,37 +5,13 @@ import json
 import sys
 from pathlib import Path
 
-from . import checkpoint, cost, enn, fit, glue, label, scoring, testbed
-from .._bench import report
+from ..utils import DEFAULT_N_INDEX
+from . import (agents, checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
+               strategy_cost, testbed, text_cost)
+from .common import (add_options, options_from_args, parse_float_list, parse_int_list,
+                     resolve_glue_dir, torch_threads, write_result)
 
 DEFAULT_OUT = Path("benchmark_results")
-
-
-def parse_int_list(text):
-    """``'0-9'``, ``'0,3,5'`` or ``'0-2,7'`` as a list of ints."""
-    values = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "-" in part[1:]:
-            low, high = part.split("-", 1) if not part.startswith("-") else (part, part)
-            values.extend(range(int(low), int(high) + 1))
-        else:
-            values.append(int(part))
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected integers like '0-9' or '0,1,2', got {text!r}")
-    return values
-
-
-def parse_float_list(text):
-    try:
-        values = [float(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected numbers like '0.1,0.5', got {text!r}")
-    return values
 
 
 def _name_list(choices):
@@ -96,7 +72,7 @@ def build_parser():
     p.add_argument("--temperatures", type=parse_float_list, default=[0.03, 0.1],
                    help="label-noise temperatures (default 0.03,0.1)")
     p.add_argument("--agents", default=None,
-                   help=f"comma-separated agents (default all: {','.join(testbed.AGENTS)})")
+                   help=f"comma-separated agents (default all: {','.join(agents.LOOP_AGENTS)})")
     p.add_argument("--n-pool", type=int, default=None,
                    help="pool size (default 10000 for pool, 20 x D inputs for requery)")
     p.add_argument("--budget", type=int, default=None,
@@ -112,13 +88,14 @@ def build_parser():
                    help="JSON overrides of ActiveLearner.run settings")
     p.add_argument("--grid", type=parse_json, default=None,
                    help="JSON baseline grid (default skepinet.benchmarks.testbed.BASELINE_GRID)")
-    p.add_argument("--n-index", type=int, default=100, help="index samples (default 100)")
+    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
+                   help=f"index samples (default {DEFAULT_N_INDEX})")
 
     p = sub.add_parser("glue", help="GLUE tasks with a MiniLM encoder (paper section 4)")
     _common(p)
     p.add_argument("--tasks", default=None, help="comma-separated GLUE tasks (default sst2,rte)")
     p.add_argument("--data-dir", type=Path, default=None,
-                   help=f"GLUE folder (default {glue_default_dir()})")
+                   help="GLUE folder (default $GLUE_DIR; one of the two is required)")
     p.add_argument("--mode", choices=["frozen", "finetune"], default="frozen",
                    help="frozen encoder with cached features (CPU), or full fine-tuning (GPU)")
     p.add_argument("--seeds", type=parse_int_list, default=None, help="seeds (default 0-2)")
@@ -138,7 +115,8 @@ def build_parser():
     p.add_argument("--agent-params", type=parse_json, default=None)
     p.add_argument("--loop-params", type=parse_json, default=None)
     p.add_argument("--grid", type=parse_json, default=None)
-    p.add_argument("--n-index", type=int, default=100)
+    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
+                   help=f"index samples (default {DEFAULT_N_INDEX})")
 
     p = sub.add_parser("enn", help="ENN quality: KL to the true model, far/near uncertainty")
     _common(p)
@@ -162,13 +140,21 @@ def build_parser():
                         '\'{"epinet-s2": ["epinet", {"prior_scale": 2}]}\'')
     p.add_argument("--n-index", type=int, default=None, help="index samples (default 1000)")
 
-    p = _timing_parser(sub, "cost", "time of one acquisition per agent vs a forward pass")
+    p = _timing_parser(sub, "cost", "time of one acquisition per agent vs a forward pass "
+                       "(--measure joint: predict_proba_joint vs predict_proba)")
+    p.add_argument("--measure", choices=["acquisition", "joint"], default="acquisition",
+                   help="acquisition: one query step per agent (cost_<backbone>.json); joint: "
+                        "predict_proba_joint of every estimator on an MLP (cost_mlp.json, "
+                        "options --n-rows to --device) (default acquisition)")
     p.add_argument("--backbones", default="mlp,bert", help="mlp, bert or both (default both)")
     p.add_argument("--n-candidates", type=int, default=None,
                    help="candidates scored (default 100000 for mlp, 128 for bert)")
-    p.add_argument("--n-index", default="10,100", help="comma-separated n_index values")
+    p.add_argument("--n-index", type=parse_int_list, default=None,
+                   help="comma-separated n_index values (default 10,100; joint 1,10,100)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
-    p.add_argument("--data-dir", type=Path, default=None, help="GLUE folder (for bert)")
+    add_options(p, joint_cost.JointCostDefaults, skip=("n_index", "repeats"))
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="GLUE folder, for bert (default $GLUE_DIR)")
     p.add_argument("--pretrained", default=None, help="encoder for bert (default MiniLM)")
     p.add_argument("--peer", choices=["auto", "baal", "loop"], default="auto",
                    help="MC-dropout BALD implementation: baal if installed (auto), "
@@ -182,7 +168,8 @@ def build_parser():
 
     p = _timing_parser(sub, "scoring", "pool scoring on 1 and 2 workers and a Dask cluster")
     p.add_argument("--n-pool", type=int, default=None, help="pool rows (default 1000000)")
-    p.add_argument("--n-index", type=int, default=100, help="index samples (default 100)")
+    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
+                   help=f"index samples (default {DEFAULT_N_INDEX})")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 2)")
     p.add_argument("--no-dask", action="store_true", help="skip the Dask cluster")
 
@@ -197,11 +184,19 @@ def build_parser():
 
     p = _timing_parser(sub, "label", "labelling page: answer -> next row shown, scripted browser")
     p.add_argument("--data-dir", type=Path, default=None,
-                   help="GLUE folder with SST-2 (default $GLUE_DIR, else ../shared/data/glue)")
+                   help="GLUE folder with SST-2 (default $GLUE_DIR; one of the two is required)")
     p.add_argument("--answers", type=int, default=None, help="answers given (default 100)")
     p.add_argument("--rows", type=int, default=None, help="rows of the labelled file (default 2000)")
     p.add_argument("--retrain-every", type=int, default=10, help="answers per refit (default 10)")
     p.add_argument("--candidates", type=int, default=256, help="rows scored per refit (default 256)")
+    p = _timing_parser(sub, "strategies", "pool scoring time of every query strategy")
+    add_options(p, strategy_cost.StrategyCostDefaults)
+
+    p = _timing_parser(sub, "text-cost", "fit / predict_proba / joint cost of each head on MiniLM")
+    add_options(p, text_cost.TextCostDefaults)
+
+    p = _timing_parser(sub, "sst2-accuracy", "SST-2 dev accuracy of each estimator on MiniLM")
+    add_options(p, sst2_accuracy.Sst2AccuracyDefaults)
     return parser
 
 
@@ -212,13 +207,6 @@ def _timing_parser(sub, name, help):
                    help=f"results folder (default {DEFAULT_OUT}/{name})")
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks the pipeline")
     return p
-
-
-def glue_default_dir():
-    """The GLUE folder used when --data-dir is not given: $GLUE_DIR, else ../shared/data/glue."""
-    import os
-
-    return Path(os.environ.get("GLUE_DIR", Path.cwd().parent / "shared" / "data" / "glue"))
 
 
 def _fill(args, defaults):
@@ -263,13 +251,12 @@ def run_testbed_command(args):
 def run_glue_command(args):
     quick = glue.QUICK if args.quick else {}
     _fill(args, {"seeds": quick.get("seeds", [0, 1, 2]), "n_points": quick.get("n_points", 20),
-                 "data_dir": glue_default_dir(),
                  "out": DEFAULT_OUT / f"glue-{args.mode}{'-quick' if args.quick else ''}"})
     tasks = quick.get("tasks", ["sst2", "rte"]) if args.tasks is None else [
         t.strip() for t in args.tasks.split(",") if t.strip()]
     n_pool = args.n_pool if args.n_pool is not None else quick.get("n_pool", 2000)
     summary = glue.run_glue(
-        args.out, tasks=tasks, data_dir=args.data_dir, mode=args.mode, n_pool=n_pool or None,
+        args.out, tasks=tasks, data_dir=resolve_glue_dir(args.data_dir), mode=args.mode, n_pool=n_pool or None,
         budget=args.budget,
         n_test=args.n_test if args.n_test is not None else quick.get("n_test"),
         pretrained=args.pretrained, max_length=args.max_length, **_sweep_options(args, quick))
@@ -302,7 +289,9 @@ def run_enn_command(args):
 
 def run_cost_command(args):
     out = args.out or DEFAULT_OUT / ("cost-quick" if args.quick else "cost")
-    n_index = parse_int_list(args.n_index)
+    if args.measure == "joint":
+        return {"joint": _run_joint_cost(args, Path(out))}
+    n_index = args.n_index or [10, 100]
     backbones = [b.strip() for b in args.backbones.split(",") if b.strip()]
     bad = sorted(set(backbones) - {"mlp", "bert"})
     if bad:
@@ -315,12 +304,19 @@ def run_cost_command(args):
             n_index=[2] if args.quick else n_index, n_instances=4 if args.quick else 10,
             peer_n_index=[2] if args.quick else None,
             repeats=args.repeats or (1 if args.quick else 3),
-            data_dir=args.data_dir or glue_default_dir(), pretrained=args.pretrained,
+            data_dir=resolve_glue_dir(args.data_dir) if backbone == "bert" else None, pretrained=args.pretrained,
             n_fit=8 if args.quick else 64,
             use_baal={"auto": None, "baal": True, "loop": False}[args.peer])
-        report(result, cost.format_cost(result), Path(out) / f"cost_{backbone}.json")
+        write_result(result, cost.format_cost(result), Path(out) / f"cost_{backbone}.json")
         results[backbone] = result
     return results
+
+
+def _run_joint_cost(args, out):
+    # --n-index and --repeats are the cost subcommand's own, read here as the joint settings.
+    result = joint_cost.joint_cost(options_from_args(joint_cost.JointCostDefaults, args))
+    write_result(result, joint_cost.format_joint_cost(result), out / "cost_mlp.json")
+    return result
 
 
 def run_fit_command(args):
@@ -329,7 +325,7 @@ def run_fit_command(args):
         n_rows=args.n_rows or (200 if args.quick else 2000),
         epochs=args.epochs or (2 if args.quick else 30), batch_size=args.batch_size,
         repeats=args.repeats or (1 if args.quick else 3))
-    report(result, fit.format_fit_overhead(result), Path(out) / "fit.json")
+    write_result(result, fit.format_fit_overhead(result), Path(out) / "fit.json")
     return result
 
 
@@ -339,7 +335,7 @@ def run_scoring_command(args):
         n_pool=args.n_pool or (20_000 if args.quick else 1_000_000), n_index=args.n_index,
         n_train=200 if args.quick else 1000, repeats=args.repeats or (1 if args.quick else 2),
         chunk_size=2048 if args.quick else 8192, dask=False if args.no_dask else None)
-    report(result, scoring.format_pool_scoring(result), Path(out) / "scoring.json")
+    write_result(result, scoring.format_pool_scoring(result), Path(out) / "scoring.json")
     return result
 
 
@@ -349,23 +345,64 @@ def run_checkpoint_command(args):
         n_labels=args.n_labels or (200 if args.quick else 10_000),
         n_train=8 if args.quick else 64, pretrained=args.pretrained, text=not args.no_text,
         repeats=args.repeats or (1 if args.quick else 5), folder=args.folder)
-    report(result, checkpoint.format_checkpoint_cost(result), Path(out) / "checkpoint.json")
+    write_result(result, checkpoint.format_checkpoint_cost(result), Path(out) / "checkpoint.json")
     return result
 
 
 def run_label_command(args):
     out = args.out or DEFAULT_OUT / ("label-quick" if args.quick else "label")
     result = label.label_latency(
-        args.data_dir or glue_default_dir(), n_answers=args.answers or (15 if args.quick else 100),
+        resolve_glue_dir(args.data_dir), n_answers=args.answers or (15 if args.quick else 100),
         n_rows=args.rows or (200 if args.quick else 2000), retrain_every=args.retrain_every,
         candidates=args.candidates)
-    report(result, label.format_label_latency(result), Path(out) / "label.json")
+    write_result(result, label.format_label_latency(result), Path(out) / "label.json")
+    return result
+
+
+def run_strategies_command(args):
+    out = args.out or DEFAULT_OUT / ("strategies-quick" if args.quick else "strategies")
+    options = options_from_args(strategy_cost.StrategyCostDefaults, args)
+    result = strategy_cost.strategy_cost(options)
+    write_result(result, strategy_cost.format_strategy_cost(result),
+                 Path(out) / "strategies_mlp.json")
+    return result
+
+
+def _quiet_transformers():
+    """Hide transformers' progress bars: they would interleave with the benchmark's lines."""
+    try:
+        import transformers
+        transformers.logging.disable_progress_bar()
+    except (ImportError, AttributeError):
+        pass
+
+
+def run_text_cost_command(args):
+    out = args.out or DEFAULT_OUT / ("text-cost-quick" if args.quick else "text-cost")
+    options = options_from_args(text_cost.TextCostDefaults, args)
+    _quiet_transformers()
+    with torch_threads(options.threads):
+        result = text_cost.text_cost(options)
+    write_result(result, text_cost.format_text_cost(result), Path(out) / "text_cost_minilm.json")
+    return result
+
+
+def run_sst2_accuracy_command(args):
+    out = args.out or DEFAULT_OUT / ("sst2-accuracy-quick" if args.quick else "sst2-accuracy")
+    options = options_from_args(sst2_accuracy.Sst2AccuracyDefaults, args)
+    _quiet_transformers()
+    with torch_threads(options.threads):
+        result = sst2_accuracy.sst2_accuracy(options)
+    write_result(result, sst2_accuracy.format_sst2_accuracy(result),
+                 Path(out) / "sst2_accuracy_minilm.json")
     return result
 
 
 COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "enn": run_enn_command,
             "cost": run_cost_command, "fit": run_fit_command, "scoring": run_scoring_command,
-            "checkpoint": run_checkpoint_command, "label": run_label_command}
+            "checkpoint": run_checkpoint_command, "label": run_label_command,
+            "strategies": run_strategies_command, "text-cost": run_text_cost_command,
+            "sst2-accuracy": run_sst2_accuracy_command}
 
 
 def run(argv=None):

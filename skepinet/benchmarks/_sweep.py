@@ -15,7 +15,7 @@ from pathlib import Path
 from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
-from .._bench import torch_threads
+from .common import torch_threads
 
 
 def settings_key(settings):

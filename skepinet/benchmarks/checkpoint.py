@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .._bench import environment
+from .common import environment
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
 from ..learner import ActiveLearner

@@ -22,27 +22,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._bench import environment, interleaved_times
+from .common import environment, interleaved_times
 from ..datasets import load_glue, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..priorities import bald as bald_priority
-from ..strategies import STRATEGIES, select_top
+from ..strategies import select_top
+from .agents import AGENTS, COST_AGENTS, TEXT_COST_AGENTS
 
 __all__ = ["acquisition_cost", "peer_mc_dropout_bald", "peer_speedups", "format_cost"]
-
-# agent -> (estimator, strategy, extra estimator params)
-COST_AGENTS = {
-    "mlp:entropy": ("baseline", "entropy", {}),
-    "epinet:variance": ("epinet", "variance", {}),
-    "epinet:bald": ("epinet", "bald", {}),
-    "dropout:variance": ("dropout", "variance", {}),
-    "ensemble:variance": ("ensemble", "variance", {}),
-}
-TEXT_ONLY_AGENTS = {
-    # MC dropout through the whole encoder: one encoder pass per index sample.
-    "dropout(encoder):variance": ("dropout", "variance", {"mc_dropout_encoder": True}),
-}
-
 
 class _PairInput(nn.Module):
     """MiniLM and a linear head taking one tensor ``(B, 2, L)`` of ids and mask (for baal)."""
@@ -214,7 +201,8 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
         peer_n_index = tuple(n_index) if backbone == "mlp" else (10,)
     batch_size = batch_size or (1024 if backbone == "mlp" else 32)
     X_fit, y_fit, X = _candidates(backbone, n_candidates, data_dir, n_fit)
-    agents = dict(COST_AGENTS, **(TEXT_ONLY_AGENTS if backbone == "bert" else {}))
+    agents = {name: (AGENTS[name].estimator, AGENTS[name].query_strategy, AGENTS[name].params)
+              for name in COST_AGENTS + (TEXT_COST_AGENTS if backbone == "bert" else ())}
     fitted = {}
     for agent, (name, _, extra) in agents.items():
         key = (name, tuple(sorted(extra.items())))
@@ -225,12 +213,12 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
     configs = [("forward (baseline predict_proba)", None, lambda: base.predict_proba(X))]
     for agent, (name, strategy, extra) in agents.items():
         model = fitted[(name, tuple(sorted(extra.items())))]
-        per_pass = agent in TEXT_ONLY_AGENTS  # one encoder pass per index sample
+        per_pass = agent in TEXT_COST_AGENTS  # one encoder pass per index sample
         for k in ((None,) if name == "baseline" else peer_n_index if per_pass else n_index):
             kwargs = {"n_instances": n_instances, "random_state": 0}
             if k is not None:
                 kwargs["n_index"] = k
-            call = (lambda m, s, kw: lambda: STRATEGIES[s](m, X, **kw))(model, strategy, kwargs)
+            call = (lambda m, s, kw: lambda: s(m, X, **kw))(model, strategy, kwargs)
             configs.append((agent, k, call))
     implementation = None
     for k in peer_n_index:

@@ -27,14 +27,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..utils import DEFAULT_N_INDEX
 from ..estimators import ESTIMATORS
 from ..metrics import dyadic_kl, marginal_kl, sample_dyads
 from ..priorities import bald, variance
 from ._sweep import estimator_settings, run_units
-from .report import mean_se, pyplot_or_none, save_figure, write_csv, write_summary_json
+from .plots import pyplot_or_none, save_figure
+from .report import mean_se, write_csv, write_summary_json
 from .testbed import make_problem
 
 __all__ = [
@@ -182,7 +183,7 @@ def _quality_unit(agent, seed, problem_settings, params, schedule, n_index, n_dy
     return [record]
 
 
-def far_near_ratio(estimator, X, *, n_train=500, n_eval=2000, n_index=100):
+def far_near_ratio(estimator, X, *, n_train=500, n_eval=2000, n_index=DEFAULT_N_INDEX):
     """Mean epistemic variance and BALD far from the training half-space over near it.
 
     ``X`` rows with ``x[0] < 0``: the first ``n_train`` train the estimator
@@ -287,7 +288,7 @@ def _units(*, seeds, input_dims, temperatures, n_trains, n_test, agents, agent_p
             estimator = _effective_settings(agent, params, variants, 10)
             for seed in far_near_seeds:
                 settings = dict(seed=seed, agent=agent, n_train=far_near_n_train, n_eval=n_eval,
-                                n_index=100, params=params, schedule=schedule,
+                                n_index=DEFAULT_N_INDEX, params=params, schedule=schedule,
                                 variant=(variants or {}).get(agent), estimator=estimator)
                 units.append((task, agent, seed, settings, _Unit(
                     _far_near_unit, agent, seed, far_near_n_train, n_eval, 100, params,

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._bench import environment, interleaved_times, torch_threads
+from .common import environment, interleaved_times, torch_threads
 from .. import estimators
 from ..datasets import make_testbed_classification
 

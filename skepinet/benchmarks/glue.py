@@ -20,13 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import DEFAULT_N_INDEX
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
 from ._sweep import estimator_settings, run_units
-from .report import (aggregate, epistemic_checks, format_protocol_table, headline, plot_curves,
-                     plot_headline, protocol_table, write_protocol_csv, write_summary)
+from .plots import plot_curves, plot_headline
+from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
+                     protocol_table, write_protocol_csv, write_summary)
 from .report import format_summary as _format_summary
-from .testbed import (AGENT_PARAMS, AGENTS, LOOP_PARAMS, baseline_labels, make_agent_estimator,
+from .agents import AGENTS, LOOP_AGENTS
+from .testbed import (AGENT_PARAMS, LOOP_PARAMS, baseline_labels, make_agent_estimator,
                       label_grid, run_agent, run_baseline)
 
 __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode_texts",
@@ -232,7 +235,7 @@ def _load_problem(path):
 def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=range(3),
              agents=None, n_pool=2000, budget=None, n_test=None, n_points=20,
              fractions=(0.1, 0.25, 0.5, 1.0), pretrained=None, max_length=None,
-             agent_params=None, loop_params=None, grid=None, n_index=100, n_jobs=1,
+             agent_params=None, loop_params=None, grid=None, n_index=DEFAULT_N_INDEX, n_jobs=1,
              backend=None, scheduler=None, progress=True):
     """Run (or resume) the GLUE sweep and write its results under ``out``.
 
@@ -249,7 +252,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
     seeds : iterable of int (default=range(3))
         Seeds of the agents and the baseline (the pool sample is fixed).
     agents : list of str or None
-        Keys of :data:`~skepinet.benchmarks.testbed.AGENTS`; all when ``None``.
+        Names of :data:`~skepinet.benchmarks.agents.LOOP_AGENTS`; all when ``None``.
     n_pool : int or None (default=2000)
         Training rows forming the pool (``None``: all).
     budget : int or None (default=None)
@@ -269,7 +272,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
     agent_params, loop_params, grid : dict or None
         Overrides of the mode's agent settings, loop settings and baseline
         grid.
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples for scoring.
     n_jobs, backend, scheduler, progress
         As for :func:`~skepinet.benchmarks.run_testbed`.
@@ -280,10 +283,10 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
     """
     if mode not in ("frozen", "finetune"):
         raise ValueError(f"mode must be 'frozen' or 'finetune', got {mode!r}.")
-    agents = list(AGENTS) if agents is None else list(agents)
-    unknown = sorted(set(agents) - set(AGENTS))
+    agents = list(LOOP_AGENTS) if agents is None else list(agents)
+    unknown = sorted(set(agents) - set(LOOP_AGENTS))
     if unknown:
-        raise ValueError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
+        raise ValueError(f"unknown agents {unknown}; choose from {sorted(LOOP_AGENTS)}.")
     out = Path(out)
     if max_length is None:
         max_length = 128 if mode == "frozen" else FINETUNE_PARAMS["max_length"]
@@ -326,7 +329,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
                               dict(common, seed=seed, labels=labels, agent=agent, params=params,
                                    loop=loop, n_index=n_index,
                                    estimator=estimator_settings(
-                                       make_agent_estimator(AGENTS[agent][0], 0, params))),
+                                       make_agent_estimator(AGENTS[agent].estimator, 0, params))),
                               _GlueUnit(agent, seed, problem_file, labels, params, loop, grid,
                                         n_index)))
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from .._bench import environment
+from .common import environment
 
 __all__ = [
     "CHROMIUM_FLAGS",

@@ -19,7 +19,8 @@ import time
 import numpy as np
 import torch
 
-from .._bench import environment, torch_threads
+from ..utils import DEFAULT_N_INDEX
+from .common import environment, torch_threads
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
 from ..strategies import variance
@@ -61,14 +62,14 @@ def _dask_cluster(n_workers):
         yield
 
 
-def pool_scoring(*, n_pool=1_000_000, n_index=100, n_train=1000, n_instances=10,
+def pool_scoring(*, n_pool=1_000_000, n_index=DEFAULT_N_INDEX, n_train=1000, n_instances=10,
                  chunk_size=8192, repeats=2, dask=None):
     """Time ``variance`` over a pool three ways (see the module docstring).
 
     Parameters
     ----------
     n_pool : int (default=1000000)
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
     n_train : int (default=1000)
         Rows the epinet is fitted on.
     n_instances : int (default=10)

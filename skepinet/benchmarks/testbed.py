@@ -31,19 +31,20 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import GradientNormClipping
 
+from ..utils import DEFAULT_N_INDEX
 from ..callbacks import PriorWeightDecay
 from ..datasets import draw_labels, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
-from ..strategies import STRATEGIES
 from ._sweep import estimator_settings, run_units
-from .report import (aggregate, epistemic_checks, format_protocol_table, headline, plot_curves,
-                     plot_headline, protocol_table, write_protocol_csv, write_summary)
+from .agents import AGENTS, LOOP_AGENTS
+from .plots import plot_curves, plot_headline
+from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
+                     protocol_table, write_protocol_csv, write_summary)
 from .report import format_summary as _format_summary
 
 __all__ = [
-    "AGENTS",
     "AGENT_PARAMS",
     "LOOP_PARAMS",
     "PROTOCOLS",
@@ -59,19 +60,6 @@ __all__ = [
     "run_baseline",
     "run_testbed",
 ]
-
-# agent name -> (estimator in skepinet.estimators.ESTIMATORS, strategy in STRATEGIES)
-AGENTS = {
-    "epinet:variance": ("epinet", "variance"),
-    "epinet:bald": ("epinet", "bald"),
-    "epinet:entropy": ("epinet", "entropy"),
-    "epinet:margin": ("epinet", "margin"),
-    "epinet:uniform": ("epinet", "uniform"),
-    "mlp:entropy": ("baseline", "entropy"),
-    "mlp:margin": ("baseline", "margin"),
-    "dropout:variance": ("dropout", "variance"),
-    "ensemble:variance": ("ensemble", "variance"),
-}
 
 PROTOCOLS = ("pool", "requery")
 #: problem name -> the fraction of inputs with coin-flip labels
@@ -191,13 +179,13 @@ def label_grid(n_pool, n_points=20, first=10):
 
 
 def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=None,
-              n_index=100):
+              n_index=DEFAULT_N_INDEX):
     """Run one agent through Algorithm 1 and evaluate it at each label count.
 
     Parameters
     ----------
     agent : str
-        A key of :data:`AGENTS`, e.g. ``'epinet:variance'``.
+        A name of :data:`~skepinet.benchmarks.agents.LOOP_AGENTS`, e.g. ``'epinet:variance'``.
     seed : int
         Seeds the estimator and the learner.
     problem : dict
@@ -208,7 +196,7 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         Label counts at which to evaluate (increasing).
     agent_params, loop_params : dict or None
         Override :data:`AGENT_PARAMS` and :data:`LOOP_PARAMS`.
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples for scoring and for the joint log-loss.
 
     Returns
@@ -217,7 +205,7 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         One record per label count: ``labels``, ``accuracy``, ``log_loss``,
         ``joint_log_loss``, ``wall_time``.
     """
-    estimator_name, strategy_name = AGENTS[agent]
+    estimator_name, strategy = AGENTS[agent].estimator, AGENTS[agent].query_strategy
     params = {**AGENT_PARAMS, **(agent_params or {})}
     loop = {**LOOP_PARAMS["pool"], **(loop_params or {})}
     n_pool = len(problem["X_pool"])
@@ -228,7 +216,7 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         oracle = redraw_oracle(problem["proba_pool"], seed)
         classes = np.arange(problem["proba_pool"].shape[1])
     estimator = make_agent_estimator(estimator_name, seed, params)
-    learner = ActiveLearner(estimator, STRATEGIES[strategy_name], random_state=seed)
+    learner = ActiveLearner(estimator, strategy, random_state=seed)
     curve = []
     for budget in labels:
         history = learner.run(problem["X_pool"], oracle, budget=budget, classes=classes,
@@ -400,7 +388,7 @@ def testbed_units(tasks, *, seeds, agents, n_points, fractions, agent_params, lo
                 settings = dict(problem_settings, seed=seed, labels=labels, agent=agent,
                                 agent_params=params, loop_params=loop, n_index=n_index,
                                 estimator=estimator_settings(
-                                    make_agent_estimator(AGENTS[agent][0], 0, params)))
+                                    make_agent_estimator(AGENTS[agent].estimator, 0, params)))
                 units.append((task, agent, seed, settings,
                               _AgentUnit(agent, seed, problem_settings, labels, params, loop,
                                          n_index)))
@@ -456,7 +444,7 @@ def summarize_testbed(results, *, budgets, agents):
 def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range(10),
                 temperatures=(0.03, 0.1), agents=None, n_pool=None, budget=None, n_test=5000,
                 input_dim=10, n_points=20, fractions=(0.5, 1.0), agent_params=None,
-                loop_params=None, grid=None, n_index=100, n_jobs=1, backend=None,
+                loop_params=None, grid=None, n_index=DEFAULT_N_INDEX, n_jobs=1, backend=None,
                 scheduler=None, progress=True):
     """Run (or resume) the testbed sweep and write its results under ``out``.
 
@@ -480,7 +468,7 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
     temperatures : tuple of float (default=(0.03, 0.1))
         Label-noise levels.
     agents : list of str or None (default=None)
-        Keys of :data:`AGENTS`; all when ``None``.
+        Names of :data:`~skepinet.benchmarks.agents.LOOP_AGENTS`; all when ``None``.
     n_pool, budget : int or None (default=None)
         Pool size and label budget; ``None`` takes the protocol's
         :data:`SIZES` (pool: 10,000 and 1,000; requery: ``20 * input_dim``
@@ -494,7 +482,7 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
     agent_params, loop_params, grid : dict or None
         Overrides of :data:`AGENT_PARAMS`, :data:`LOOP_PARAMS` (of every
         protocol), and the baseline grid (:data:`BASELINE_GRID`).
-    n_index : int (default=100)
+    n_index : int (default=DEFAULT_N_INDEX)
         Index samples for scoring and the joint log-loss.
     n_jobs : int (default=1)
         joblib workers across runs.
@@ -511,10 +499,10 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
         Settings, mean curves, baseline curves, the headline table, the
         per-protocol table and the target checks (also in ``summary.json``).
     """
-    agents = list(AGENTS) if agents is None else list(agents)
-    unknown = sorted(set(agents) - set(AGENTS))
+    agents = list(LOOP_AGENTS) if agents is None else list(agents)
+    unknown = sorted(set(agents) - set(LOOP_AGENTS))
     if unknown:
-        raise ValueError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
+        raise ValueError(f"unknown agents {unknown}; choose from {sorted(LOOP_AGENTS)}.")
     seeds, temperatures = [int(s) for s in seeds], [float(t) for t in temperatures]
     tasks = testbed_tasks(list(protocols), list(problems), temperatures, input_dim=input_dim,
                           n_pool=n_pool, budget=budget, n_test=n_test)

@@ -30,69 +30,60 @@ repeat times every configuration in turn, each right after a baseline
 sample is kept in the JSON). ``max_length=64`` (SST-2 sentences are short and
 padding is per batch), batch size 32 for training and prediction.
 
-Run from the repository root (no network needed; ``HF_HUB_OFFLINE=1``)::
-
-    python benchmarks/text_cost.py                 # 512 sentences, all torch threads
-    python benchmarks/text_cost.py --threads 1     # one thread: steadier on a shared machine
-    python benchmarks/text_cost.py --quick --out /tmp/text_cost.json   # smoke test
-
-It prints a table and writes it, with the settings, as JSON (by default to
-``benchmarks/results/text_cost_minilm.json``).
+Run it as ``skepinet-bench text-cost`` (``--threads 1`` is steadier on a
+shared machine, ``--quick`` a smoke test); it prints a table and writes
+``text_cost_minilm.json`` under ``--out``.
 """
 
-import argparse
 import os
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from skepinet import BaselineClassifier
-from skepinet._bench import environment, interleaved_times, report, timed, torch_threads
-from skepinet.estimators import ESTIMATORS
-from skepinet import text as sktext
-from skepinet.datasets import load_glue
+from .. import text as sktext
+from ..datasets import load_glue
+from ..estimators import ESTIMATORS, BaselineClassifier
+from .common import (environment, interleaved_times, option, parse_int_list, resolve_glue_dir,
+                     timed)
+
+__all__ = ["TextCostDefaults", "text_cost", "format_text_cost", "TARGET_RATIO", "TARGET_N_INDEX"]
 
 TARGET_RATIO = 1.15
 TARGET_N_INDEX = 100
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "text_cost_minilm.json"
-DEFAULT_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Time fit / predict_proba / predict_proba_joint of each estimator on MiniLM."
-    )
-    parser.add_argument("--n-sentences", type=int, default=None,
-                        help="first rows of SST-2 train to use (default 512; --quick 32)")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_GLUE, help="GLUE folder")
-    parser.add_argument("--pretrained", default=None, help="encoder (default: the offline MiniLM)")
-    parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32, help="training and prediction batch size")
-    parser.add_argument("--n-index", default="10,100", help="comma-separated n_index values")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed prediction repeats (default 2; --quick 1)")
-    parser.add_argument("--fit-repeats", type=int, default=None,
-                        help="timed fit repeats, interleaved, min reported (default 2; --quick 1)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate")
-    parser.add_argument("--encoder-lr", type=float, default=1e-5)
-    parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads for this run (default: torch's default)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
-    args = parser.parse_args(argv)
-    # --quick only changes what the user left unset.
-    for name, quick, full in (("n_sentences", 16, 512), ("repeats", 1, 2), ("fit_repeats", 1, 2)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
-    args.n_index = [int(k) for k in str(args.n_index).split(",") if k.strip()]
+@dataclass(frozen=True)
+class TextCostDefaults:
+    """Settings of ``skepinet-bench text-cost``; :meth:`quick` gives the smoke test's."""
+
+    n_sentences: int = option(512, "first rows of SST-2 train to use", int)
+    data_dir: str = option(None, "GLUE folder (else $GLUE_DIR)")
+    pretrained: str = option(None, "encoder (none: the offline MiniLM)")
+    max_length: int = option(64, "tokens per sentence", int)
+    batch_size: int = option(32, "training and prediction batch size", int)
+    n_index: tuple = option((10, 100), "comma-separated n_index values", parse_int_list)
+    repeats: int = option(2, "timed prediction repeats", int)
+    fit_repeats: int = option(2, "timed fit repeats, interleaved, min reported", int)
+    lr: float = option(1e-3, "head learning rate", float)
+    encoder_lr: float = option(1e-5, "encoder learning rate", float)
+    device: str = option("auto", "'auto', 'cpu' or 'cuda'")
+    threads: int = option(None, "torch CPU threads for this run (none: torch's default)", int)
+    # Recorded in the results: the sizes were a smoke test's. Not an option (--quick sets it).
+    is_quick: bool = False
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(n_sentences=16, repeats=1, fit_repeats=1, is_quick=True)
+
+
+def _check(args):
     if (args.n_sentences < 2 or args.repeats < 1 or args.fit_repeats < 1
             or not args.n_index or min(args.n_index) < 1):
-        parser.error("--n-sentences (>= 2), --repeats and --n-index must be positive")
-    return args
+        raise ValueError("--n-sentences (>= 2), --repeats and --n-index must be positive")
 
 
-def make(cls, args, **params):
+def _make(cls, args, **params):
     return cls(
         backbone="bert",
         pretrained=args.pretrained,
@@ -108,22 +99,35 @@ def make(cls, args, **params):
     )
 
 
-def run(args):
+def text_cost(args):
+    """Time fit, predict_proba and predict_proba_joint of every estimator on MiniLM.
+
+    Parameters
+    ----------
+    args : TextCostDefaults
+        The settings.
+
+    Returns
+    -------
+    result : dict
+        ``settings`` and ``rows`` (one per estimator, mode and method).
+    """
+    _check(args)
     load_before = os.getloadavg()
-    X, y = load_glue("sst2", args.data_dir, split="train")
+    X, y = load_glue("sst2", resolve_glue_dir(args.data_dir), split="train")
     X, y = list(X[: args.n_sentences]), y[: args.n_sentences]
     n = len(X)
     n_tokens = [len(ids) for ids in sktext.shared_tokenizer(args.pretrained)(
         X, truncation=True, max_length=args.max_length)["input_ids"]]
 
     # Untimed warm-up: tokenizer, model files, torch kernels.
-    make(BaselineClassifier, args).fit(X[:8], y[:8])
+    _make(BaselineClassifier, args).fit(X[:8], y[:8])
 
     # Fits are interleaved too: each repeat fits every estimator in turn.
     fit_times, models = {}, {}
     for _ in range(args.fit_repeats):
         for name, cls in ESTIMATORS.items():
-            model = make(cls, args, freeze_encoder=False)
+            model = _make(cls, args, freeze_encoder=False)
             fit_times.setdefault((name, "fine-tuned"), []).append(timed(lambda: model.fit(X, y)))
             models[name] = model
     for _ in range(args.fit_repeats):
@@ -131,7 +135,7 @@ def run(args):
             sktext.clear_feature_cache()
             for mode in ("frozen, cold", "frozen, warm"):
                 fit_times.setdefault((name, mode), []).append(
-                    timed(lambda: make(cls, args, freeze_encoder=True).fit(X, y)))
+                    timed(lambda: _make(cls, args, freeze_encoder=True).fit(X, y)))
     sktext.clear_feature_cache()
 
     base = models["baseline"]
@@ -181,7 +185,7 @@ def run(args):
         "lr": args.lr,
         "encoder_lr": args.encoder_lr,
         "n_index_predict": {name: getattr(m, "n_index_predict", 1) for name, m in models.items()},
-        "n_index": args.n_index,
+        "n_index": list(args.n_index),
         "repeats": args.repeats,
         "fit_repeats": args.fit_repeats,
         "statistic": (
@@ -193,13 +197,14 @@ def run(args):
         ),
         "target": f"ENN predict_proba_joint(n_index={TARGET_N_INDEX}) <= {TARGET_RATIO}x "
                   "baseline predict_proba (fine-tuned mode)",
-        "quick": args.quick,
+        "quick": args.is_quick,
     }
     settings.update(environment(base.device, load_before))
     return {"settings": settings, "rows": rows}
 
 
-def format_table(result):
+def format_text_cost(result):
+    """The text cost table as text."""
     s = result["settings"]
     lines = [
         f"SST-2 train, {s['selection']} ({s['tokens_per_sentence_mean']:.1f} tokens/sentence on "
@@ -224,20 +229,3 @@ def format_table(result):
             f"{r['sentences_per_s']:>9.1f} {r['ratio_to_baseline']:>7.2f} {target:>7}"
         )
     return "\n".join(lines)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        import transformers
-        transformers.logging.disable_progress_bar()
-    except (ImportError, AttributeError):
-        pass
-    with torch_threads(args.threads):
-        result = run(args)
-    report(result, format_table(result), args.out)
-    return result
-
-
-if __name__ == "__main__":
-    main()

@@ -18,53 +18,21 @@ that load on the machine hits all of them alike. Every configuration gets
 one untimed warm-up call first. The reported time is the **minimum** over
 repeats (noise only ever adds time); every sample is kept in the JSON.
 
-Run from the repository root::
-
-    python benchmarks/cost.py                  # 100k rows, n_index 1,10,100
-    python benchmarks/cost.py --quick --out /tmp/cost.json   # smoke test
-
-It prints a table and writes it, with the settings, as JSON (by default to
-``benchmarks/results/cost_mlp.json``).
+Run it as ``skepinet-bench cost --measure joint`` (``--quick`` for a smoke
+test); it prints a table and writes ``cost_mlp.json`` under ``--out``.
 """
 
-import argparse
 import os
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from skepinet._bench import environment, interleaved_times, report
-from skepinet.estimators import ESTIMATORS
+from ..estimators import ESTIMATORS
+from .common import environment, interleaved_times, option, parse_int_list
+
+__all__ = ["JointCostDefaults", "joint_cost", "format_joint_cost", "make_data"]
 
 N_CLASSES = 2
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "cost_mlp.json"
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Time predict_proba_joint of each ENN against the baseline's predict_proba."
-    )
-    parser.add_argument("--n-rows", type=int, default=None, help="rows to predict (default 100000)")
-    parser.add_argument("--n-features", type=int, default=10)
-    parser.add_argument("--n-index", default="1,10,100", help="comma-separated n_index values")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 3)")
-    parser.add_argument("--batch-size", type=int, default=1024, help="prediction batch size (default 1024)")
-    parser.add_argument("--fit-rows", type=int, default=2000, help="rows used to fit")
-    parser.add_argument("--max-epochs", type=int, default=None, help="fitting epochs (default 2)")
-    parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
-    args = parser.parse_args(argv)
-    # --quick only changes what the user left unset.
-    quick = {"n_rows": 2000, "repeats": 2, "max_epochs": 1}
-    full = {"n_rows": 100_000, "repeats": 3, "max_epochs": 2}
-    for name, value in (quick if args.quick else full).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    args.n_index = [int(k) for k in str(args.n_index).split(",") if k.strip()]
-    if args.n_rows < 1 or args.repeats < 1 or not args.n_index or min(args.n_index) < 1:
-        parser.error("--n-rows, --repeats and --n-index must be positive and non-empty")
-    return args
 
 
 def make_data(n_rows, n_features, seed=0):
@@ -77,18 +45,55 @@ def make_data(n_rows, n_features, seed=0):
     return X, y
 
 
-def run(args):
-    # Other work on a shared machine can slow any call many times over (see
-    # all_seconds), so the load is recorded to judge a run by.
+@dataclass(frozen=True)
+class JointCostDefaults:
+    """Settings of ``skepinet-bench cost --measure joint``; :meth:`quick` gives the smoke test's."""
+
+    n_rows: int = option(100_000, "rows to predict", int)
+    n_features: int = option(10, "input dimension", int)
+    n_index: tuple = option((1, 10, 100), "comma-separated n_index values", parse_int_list)
+    repeats: int = option(3, "timed repeats", int)
+    batch_size: int = option(1024, "prediction batch size", int)
+    fit_rows: int = option(2000, "rows used to fit (fitting is not timed)", int)
+    max_epochs: int = option(2, "fitting epochs", int)
+    device: str = option("auto", "'auto', 'cpu' or 'cuda'")
+    # Recorded in the results: the sizes were a smoke test's. Not an option (--quick sets it).
+    is_quick: bool = False
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(n_rows=2000, repeats=2, max_epochs=1, is_quick=True)
+
+
+def joint_cost(settings=None):
+    """Time ``predict_proba_joint`` of every estimator against the baseline's ``predict_proba``.
+
+    Parameters
+    ----------
+    settings : JointCostDefaults or None
+        The sizes; ``JointCostDefaults()`` when ``None``.
+
+    Returns
+    -------
+    result : dict
+        ``settings`` and ``rows`` (one per estimator and ``n_index``).
+    """
+    settings = settings or JointCostDefaults()
+    n_rows, n_features, n_index = settings.n_rows, settings.n_features, settings.n_index
+    repeats, batch_size, device = settings.repeats, settings.batch_size, settings.device
+    fit_rows, max_epochs = settings.fit_rows, settings.max_epochs
+    if n_rows < 1 or repeats < 1 or not n_index or min(n_index) < 1:
+        raise ValueError("--n-rows, --repeats and --n-index must be positive and non-empty")
     load_before = os.getloadavg()
-    X, y = make_data(args.n_rows, args.n_features)
-    n_fit = min(args.fit_rows, args.n_rows)
+    X, y = make_data(n_rows, n_features)
+    n_fit = min(fit_rows, n_rows)
     models = {
         name: cls(
             random_state=0,
-            max_epochs=args.max_epochs,
-            iterator_valid__batch_size=args.batch_size,
-            device=args.device,
+            max_epochs=max_epochs,
+            iterator_valid__batch_size=batch_size,
+            device=device,
         ).fit(X[:n_fit], y[:n_fit])
         for name, cls in ESTIMATORS.items()
     }
@@ -96,13 +101,13 @@ def run(args):
     base = models["baseline"]
     configs = [("baseline", "predict_proba", None, lambda: base.predict_proba(X))]
     for name, model in models.items():
-        for k in args.n_index:
+        for k in n_index:
             call = (lambda m, k: lambda: m.predict_proba_joint(X, n_index=k))(model, k)
             configs.append((name, "predict_proba_joint", k, call))
 
     for *_, call in configs:
         call()
-    times = interleaved_times([call for *_, call in configs], args.repeats)
+    times = interleaved_times([call for *_, call in configs], repeats)
 
     base_seconds = min(times[0])
     rows = []
@@ -113,31 +118,32 @@ def run(args):
             "method": method,
             "n_index": k,
             "seconds": seconds,
-            "rows_per_s": args.n_rows / seconds,
+            "rows_per_s": n_rows / seconds,
             "ratio_to_baseline": seconds / base_seconds,
             "all_seconds": t,
         })
 
     settings = {
-        "n_rows": args.n_rows,
-        "n_features": args.n_features,
+        "n_rows": n_rows,
+        "n_features": n_features,
         "n_classes": N_CLASSES,
-        "batch_size": args.batch_size,
-        "repeats": args.repeats,
+        "batch_size": batch_size,
+        "repeats": repeats,
         "statistic": (
             "min over repeats; baseline predict_proba is timed before every "
             "configuration, min over all those samples"
         ),
         "fit_rows": n_fit,
-        "max_epochs": args.max_epochs,
+        "max_epochs": max_epochs,
         "hidden_sizes": list(base.hidden_sizes),
-        "quick": args.quick,
+        "quick": settings.is_quick,
     }
     settings.update(environment(base.device, load_before))
     return {"settings": settings, "rows": rows}
 
 
-def format_table(result):
+def format_joint_cost(result):
+    """The joint-prediction cost table as text."""
     s = result["settings"]
     lines = [
         f"{s['n_rows']} rows x {s['n_features']} features, batch_size={s['batch_size']}, "
@@ -155,14 +161,3 @@ def format_table(result):
             f"{r['rows_per_s']:>12,.0f} {r['ratio_to_baseline']:>9.2f}"
         )
     return "\n".join(lines)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    result = run(args)
-    report(result, format_table(result), args.out)
-    return result
-
-
-if __name__ == "__main__":
-    main()

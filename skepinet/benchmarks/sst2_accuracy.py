@@ -23,74 +23,66 @@ Everything uses ``max_length=64``, training batch size 32 and prediction
 batch size 64, ``random_state=0`` and default heads (hidden sizes
 ``(50, 50)``, ``weight_decay=1e-4``); no early stopping, no validation split.
 
-Run from the repository root (no network needed; ``HF_HUB_OFFLINE=1``)::
-
-    python benchmarks/sst2_accuracy.py                      # frozen encoder only (~4 min, 2 cores)
-    python benchmarks/sst2_accuracy.py --fine-tune          # + fine-tuned epinet (+~2-4 min)
-    python benchmarks/sst2_accuracy.py --quick --out /tmp/sst2.json   # smoke test
-
-It prints a table and writes it, with the settings, as JSON (by default to
-``benchmarks/results/sst2_accuracy_minilm.json``).
+Run it as ``skepinet-bench sst2-accuracy`` (``--fine-tune`` adds the
+fine-tuned epinet, ``--quick`` is a smoke test; no network needed with
+``HF_HUB_OFFLINE=1``); it prints a table and writes
+``sst2_accuracy_minilm.json`` under ``--out``.
 """
 
-import argparse
 import os
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import accuracy_score, log_loss
 
-from skepinet import BaselineClassifier, EpinetClassifier
-from skepinet._bench import environment, report, torch_threads
-from skepinet.estimators import ESTIMATORS
-from skepinet import text as sktext
-from skepinet.datasets import load_glue
+from .. import text as sktext
+from ..datasets import load_glue
+from ..estimators import ESTIMATORS, BaselineClassifier, EpinetClassifier
+from .common import environment, option, parse_int_list, parse_name_list, resolve_glue_dir
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "sst2_accuracy_minilm.json"
-DEFAULT_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
+__all__ = ["Sst2AccuracyDefaults", "sst2_accuracy", "format_sst2_accuracy"]
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="SST-2 dev accuracy of each estimator on MiniLM.")
-    parser.add_argument("--n-train", type=int, default=None,
-                        help="training sentences, a seeded sample (default 2000; --quick 32)")
-    parser.add_argument("--n-dev", type=int, default=None,
-                        help="dev rows scored, the first ones (default all 872; --quick 32)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the training sample")
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_GLUE, help="GLUE folder")
-    parser.add_argument("--pretrained", default=None, help="encoder (default: the offline MiniLM)")
-    parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32, help="training batch size")
-    parser.add_argument("--predict-batch-size", type=int, default=64)
-    parser.add_argument("--epochs", default=None,
-                        help="comma-separated head epochs for the frozen encoder (default 20,50,100; --quick 2)")
-    parser.add_argument("--pooling", default="cls,mean",
-                        help="comma-separated encoder poolings for the frozen encoder (default cls,mean)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate")
-    parser.add_argument("--fine-tune", action="store_true", help="also fine-tune one EpinetClassifier")
-    parser.add_argument("--fine-tune-epochs", type=int, default=None, help="default 2; --quick 1")
-    parser.add_argument("--encoder-lr", type=float, default=2e-5, help="fine-tuning encoder lr")
-    parser.add_argument("--fine-tune-pooling", default="cls", help="pooling of the fine-tuned model")
-    parser.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda'")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads for this run (default: torch's default)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output path")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
-    args = parser.parse_args(argv)
-    quick = {"n_train": 32, "n_dev": 32, "epochs": "2", "fine_tune_epochs": 1}
-    full = {"n_train": 2000, "n_dev": None, "epochs": "20,50,100", "fine_tune_epochs": 2}
-    for name, value in (quick if args.quick else full).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    args.epochs = [int(e) for e in str(args.epochs).split(",") if e.strip()]
-    args.pooling = [p.strip() for p in str(args.pooling).split(",") if p.strip()]
-    if args.n_train < 2 or not args.pooling or not args.epochs or min(args.epochs) < 1 or args.fine_tune_epochs < 1:
-        parser.error("--n-train (>= 2), --epochs and --fine-tune-epochs must be positive")
-    return args
+@dataclass(frozen=True)
+class Sst2AccuracyDefaults:
+    """Settings of ``skepinet-bench sst2-accuracy``; :meth:`quick` gives the smoke test's."""
+
+    n_train: int = option(2000, "training sentences, a seeded sample", int)
+    n_dev: int = option(None, "dev rows scored, the first ones (none: all 872)", int)
+    seed: int = option(0, "seed of the training sample", int)
+    data_dir: str = option(None, "GLUE folder (else $GLUE_DIR)")
+    pretrained: str = option(None, "encoder (none: the offline MiniLM)")
+    max_length: int = option(64, "tokens per sentence", int)
+    batch_size: int = option(32, "training batch size", int)
+    predict_batch_size: int = option(64, "prediction batch size", int)
+    epochs: tuple = option((20, 50, 100), "comma-separated head epochs for the frozen encoder",
+                           parse_int_list)
+    pooling: tuple = option(("cls", "mean"), "comma-separated encoder poolings for the frozen "
+                            "encoder", parse_name_list)
+    lr: float = option(1e-3, "head learning rate", float)
+    fine_tune: bool = option(False, "also fine-tune one EpinetClassifier")
+    fine_tune_epochs: int = option(2, "epochs of the fine-tuned model", int)
+    encoder_lr: float = option(2e-5, "fine-tuning encoder lr", float)
+    fine_tune_pooling: str = option("cls", "pooling of the fine-tuned model")
+    device: str = option("auto", "'auto', 'cpu' or 'cuda'")
+    threads: int = option(None, "torch CPU threads for this run (none: torch's default)", int)
+    # Recorded in the results: the sizes were a smoke test's. Not an option (--quick sets it).
+    is_quick: bool = False
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(n_train=32, n_dev=32, epochs=(2,), fine_tune_epochs=1, is_quick=True)
 
 
-def make(cls, args, **params):
+def _check(args):
+    if (args.n_train < 2 or not args.pooling or not args.epochs or min(args.epochs) < 1
+            or args.fine_tune_epochs < 1):
+        raise ValueError("--n-train (>= 2), --epochs and --fine-tune-epochs must be positive")
+
+
+def _make(cls, args, **params):
     return cls(
         backbone="bert",
         pretrained=args.pretrained,
@@ -104,7 +96,7 @@ def make(cls, args, **params):
     )
 
 
-def score(model, X_train, y_train, X_dev, y_dev):
+def _score(model, X_train, y_train, X_dev, y_dev):
     start = time.perf_counter()
     proba = model.predict_proba(X_dev)
     predict_seconds = time.perf_counter() - start
@@ -120,12 +112,26 @@ def score(model, X_train, y_train, X_dev, y_dev):
     }
 
 
-def run(args):
+def sst2_accuracy(args):
+    """SST-2 dev accuracy, log loss and training accuracy of every estimator on MiniLM.
+
+    Parameters
+    ----------
+    args : Sst2AccuracyDefaults
+        The settings.
+
+    Returns
+    -------
+    result : dict
+        ``settings`` and ``rows`` (one per estimator, mode, pooling and epochs).
+    """
+    _check(args)
     load_before = os.getloadavg()
-    X_all, y_all = load_glue("sst2", args.data_dir, split="train")
+    data_dir = resolve_glue_dir(args.data_dir)
+    X_all, y_all = load_glue("sst2", data_dir, split="train")
     rows_idx = np.random.default_rng(args.seed).choice(len(X_all), size=args.n_train, replace=False)
     X_train, y_train = list(X_all[rows_idx]), y_all[rows_idx]
-    X_dev, y_dev = load_glue("sst2", args.data_dir, split="validation")
+    X_dev, y_dev = load_glue("sst2", data_dir, split="validation")
     if args.n_dev is not None:
         X_dev, y_dev = X_dev[: args.n_dev], y_dev[: args.n_dev]
     X_dev = list(X_dev)
@@ -136,25 +142,25 @@ def run(args):
         start = time.perf_counter()
         # Fill the feature cache for train and dev (timed on its own): the
         # head fits below then cost only the heads.
-        extractor = make(BaselineClassifier, args, freeze_encoder=True, max_epochs=1, pooling=pooling)
+        extractor = _make(BaselineClassifier, args, freeze_encoder=True, max_epochs=1, pooling=pooling)
         extractor.fit(X_train, y_train).predict_proba(X_dev)
         extract_seconds[pooling] = time.perf_counter() - start
         for epochs in args.epochs:
             for name, cls in ESTIMATORS.items():
-                model = make(cls, args, freeze_encoder=True, max_epochs=epochs, pooling=pooling)
+                model = _make(cls, args, freeze_encoder=True, max_epochs=epochs, pooling=pooling)
                 start = time.perf_counter()
                 model.fit(X_train, y_train)
                 fit_seconds = time.perf_counter() - start
                 rows.append({"estimator": name, "mode": "frozen", "pooling": pooling,
                              "epochs": epochs, "lr": args.lr, "encoder_lr": None,
                              "fit_seconds": fit_seconds,
-                             **score(model, X_train, y_train, X_dev, y_dev)})
+                             **_score(model, X_train, y_train, X_dev, y_dev)})
                 print(f"  frozen {pooling:<4} {name:<9} epochs={epochs:<4} "
                       f"dev_acc={rows[-1]['dev_accuracy']:.4f} ({fit_seconds:.0f} s)", flush=True)
     sktext.clear_feature_cache()
 
     if args.fine_tune:
-        model = make(EpinetClassifier, args, freeze_encoder=False, max_epochs=args.fine_tune_epochs,
+        model = _make(EpinetClassifier, args, freeze_encoder=False, max_epochs=args.fine_tune_epochs,
                      encoder_lr=args.encoder_lr, pooling=args.fine_tune_pooling)
         start = time.perf_counter()
         model.fit(X_train, y_train)
@@ -162,7 +168,7 @@ def run(args):
         rows.append({"estimator": "epinet", "mode": "fine-tuned", "pooling": args.fine_tune_pooling,
                      "epochs": args.fine_tune_epochs,
                      "lr": args.lr, "encoder_lr": args.encoder_lr, "fit_seconds": fit_seconds,
-                     **score(model, X_train, y_train, X_dev, y_dev)})
+                     **_score(model, X_train, y_train, X_dev, y_dev)})
         print(f"  fine-tuned epinet epochs={args.fine_tune_epochs} "
               f"dev_acc={rows[-1]['dev_accuracy']:.4f} ({fit_seconds:.0f} s)", flush=True)
     for row in rows:
@@ -177,12 +183,12 @@ def run(args):
         "n_dev": len(X_dev),
         "dev_positive_fraction": float(np.mean(y_dev)),
         "pretrained": sktext.resolve_pretrained(args.pretrained),
-        "frozen_poolings": args.pooling,
+        "frozen_poolings": list(args.pooling),
         "fine_tune_pooling": args.fine_tune_pooling if args.fine_tune else None,
         "max_length": args.max_length,
         "train_batch_size": args.batch_size,
         "predict_batch_size": args.predict_batch_size,
-        "head_epochs": args.epochs,
+        "head_epochs": list(args.epochs),
         "lr": args.lr,
         "fine_tune": args.fine_tune,
         "fine_tune_epochs": args.fine_tune_epochs if args.fine_tune else None,
@@ -193,13 +199,14 @@ def run(args):
         "feature_extraction_seconds": extract_seconds,
         "feature_extraction_note": "frozen MiniLM features of train + dev, with a 1-epoch baseline "
                                    "head fit; the frozen fit_seconds exclude it",
-        "quick": args.quick,
+        "quick": args.is_quick,
     }
     settings.update(environment(extractor.device, load_before))
     return {"settings": settings, "rows": rows}
 
 
-def format_table(result):
+def format_sst2_accuracy(result):
+    """The accuracy table as text."""
     s = result["settings"]
     lines = [
         f"SST-2: train on {s['n_train']} sentences (seeded sample), dev {s['n_dev']} rows "
@@ -220,20 +227,3 @@ def format_table(result):
             f"{r['fit_seconds']:>8.1f}"
         )
     return "\n".join(lines)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        import transformers
-        transformers.logging.disable_progress_bar()
-    except (ImportError, AttributeError):
-        pass
-    with torch_threads(args.threads):
-        result = run(args)
-    report(result, format_table(result), args.out)
-    return result
-
-
-if __name__ == "__main__":
-    main()

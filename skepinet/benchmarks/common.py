@@ -1,0 +1,231 @@
+"""What every timing benchmark records and does around its measurements.
+
+Shared by the timing subcommands of ``skepinet-bench`` (``cost``, ``fit``,
+``scoring``, ``checkpoint``, ``label``, ``strategies``, ``text-cost``,
+``sst2-accuracy``) and by the sweeps (:func:`torch_threads`).
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+
+__all__ = ["environment", "timed", "interleaved_times", "torch_threads", "write_result",
+           "resolve_glue_dir", "parse_int_list", "parse_float_list", "parse_name_list",
+           "option", "add_options", "options_from_args"]
+
+
+def environment(device, load_before):
+    """Settings that make a timing interpretable: versions, threads, machine, load.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        Where the estimators ran.
+    load_before : tuple of float
+        ``os.getloadavg()`` taken before the measurements.
+
+    Returns
+    -------
+    settings : dict
+    """
+    settings = {
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "device": str(device),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "skepinet_version": __version__,
+        "loadavg_1_5_15_min_before": list(load_before),
+        "loadavg_1_5_15_min_after": list(os.getloadavg()),
+    }
+    try:
+        import transformers
+    except ImportError:
+        return settings
+    return {**settings, "transformers_version": transformers.__version__}
+
+
+def timed(fn):
+    """Seconds one call of ``fn()`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved_times(calls, repeats):
+    """Time every call ``repeats`` times, in turn, with ``calls[0]`` (the reference) before each.
+
+    The reference is the denominator of every ratio, so one noisy sample
+    would skew them all: timing it again before each other call costs little
+    and gives it many samples, and interleaving lets load on a shared machine
+    hit every call alike. Warm the calls up first; nothing here is untimed.
+
+    Returns
+    -------
+    times : list of list of float
+        Per call, its samples (the reference's has one per other call and
+        repeat).
+    """
+    times = [[] for _ in calls]
+    for _ in range(repeats):
+        for i, call in enumerate(calls):
+            if i:
+                times[0].append(timed(calls[0]))
+            times[i].append(timed(call))
+    return times
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run with ``n_threads`` torch threads (``None``: leave as is), then restore."""
+    before = torch.get_num_threads()
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def write_result(result, table, out):
+    """Print ``table`` and write ``result`` as JSON to ``out`` (folders created)."""
+    print(table)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+def resolve_glue_dir(data_dir=None):
+    """The GLUE folder: ``data_dir``, else ``$GLUE_DIR``; an error naming both when neither is set.
+
+    There is deliberately no default path: a folder outside the repository
+    would make a run depend on where it was started from.
+
+    Parameters
+    ----------
+    data_dir : path or None
+        The folder given on the command line (``--data-dir``).
+
+    Returns
+    -------
+    data_dir : Path
+
+    Raises
+    ------
+    ValueError
+        When ``data_dir`` is ``None`` and ``$GLUE_DIR`` is unset or empty.
+    """
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get("GLUE_DIR")
+    if not env:
+        raise ValueError("no GLUE folder: pass --data-dir or set $GLUE_DIR "
+                         "(a folder with the download_glue_data layout, e.g. SST-2/train.tsv).")
+    return Path(env)
+
+
+def parse_int_list(text):
+    """``'0-9'``, ``'0,3,5'`` or ``'0-2,7'`` as a list of ints (an argparse type)."""
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part[1:]:
+            low, high = part.split("-", 1) if not part.startswith("-") else (part, part)
+            values.extend(range(int(low), int(high) + 1))
+        else:
+            values.append(int(part))
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected integers like '0-9' or '0,1,2', got {text!r}")
+    return values
+
+
+def parse_float_list(text):
+    """``'0.1,0.5'`` as a list of floats (an argparse type)."""
+    try:
+        values = [float(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected numbers like '0.1,0.5', got {text!r}")
+    return values
+
+
+def parse_name_list(text):
+    """``'cls,mean'`` as a list of non-empty names (an argparse type)."""
+    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def option(default, help, type=None):
+    """A dataclass field that is also a command-line option.
+
+    Parameters
+    ----------
+    default : object
+        The field's default (lists are given as tuples, so dataclasses stay
+        hashable and the default cannot be mutated).
+    help : str
+        The option's help, without the default (:func:`add_options` adds it).
+    type : callable or None
+        The argparse type; ``None`` for flags (bool fields) and plain strings.
+    """
+    return dataclasses.field(default=default, metadata={"help": help, "type": type})
+
+
+def _shown(value):
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return "none" if value is None else str(value)
+
+
+def add_options(parser, defaults, skip=()):
+    """Add one option per field of the dataclass ``defaults``, help and defaults from its fields.
+
+    Every option defaults to ``None`` so that :func:`options_from_args` can
+    tell a value given from one left to the defaults (full or ``quick()``).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    defaults : dataclass type
+        With a ``quick()`` classmethod giving the ``--quick`` variant.
+    skip : tuple of str
+        Fields the subcommand adds itself (``quick``, ``out``).
+    """
+    quick = defaults.quick()
+    for field in dataclasses.fields(defaults):
+        if field.name in skip or "help" not in field.metadata:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        full, small = field.default, getattr(quick, field.name)
+        shown = f"default {_shown(full)}" + (
+            f"; --quick {_shown(small)}" if small != full else "")
+        if isinstance(full, bool):
+            parser.add_argument(flag, action="store_true", default=None,
+                                help=f"{field.metadata['help']}")
+        else:
+            parser.add_argument(flag, type=field.metadata["type"], default=None,
+                                help=f"{field.metadata['help']} ({shown})")
+
+
+def options_from_args(defaults, args):
+    """The dataclass ``defaults`` (``quick()`` with ``--quick``) with the options given in ``args``."""
+    base = defaults.quick() if getattr(args, "quick", False) else defaults()
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(defaults)
+             if getattr(args, f.name, None) is not None}
+    return dataclasses.replace(base, **given)
