@@ -37,7 +37,6 @@ the choice is uniform rather than the first rows of the pool.
 
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
 from . import priorities
