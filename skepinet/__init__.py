@@ -19,6 +19,7 @@ from .estimators import (
 from .journal import read_journal
 from .learner import ActiveLearner, History
 from .persistence import CheckpointError, load_estimator, migrate_checkpoint, save_estimator
+from .scoring import QueryContext
 from .strategies import (
     bald,
     batchbald,
@@ -41,6 +42,7 @@ __all__ = [
     "EnsembleClassifier",
     "EpinetClassifier",
     "History",
+    "QueryContext",
     "bald",
     "batchbald",
     "coreset",

@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 
 from . import persistence
 from .journal import AnswerJournal, read_journal
-from .strategies import _is_fitted, _Model, _require_enn, variance
+from .scoring import QueryContext, as_model, is_fitted
+from .strategies import variance
 from .utils import DEFAULT_N_INDEX, check_positive_int, n_rows, stack_rows, take_rows
 
 __all__ = ["ActiveLearner", "History", "RECIPES", "pool_fingerprint"]
@@ -350,9 +351,6 @@ class ActiveLearner:
         The learning curve of :meth:`run`.
     """
 
-    # Strategies look through the learner to its estimator (see strategies._Model).
-    _forwards_to_estimator = True
-
     def __init__(self, estimator, query_strategy=variance, X_training=None, y_training=None,
                  random_state=None, **fit_kwargs):
         if not callable(query_strategy):
@@ -477,6 +475,18 @@ class ActiveLearner:
         rows = take_rows(X_pool, indices)
         return (indices, rows, scores) if return_metrics else (indices, rows)
 
+    def query_context(self):
+        """What a query strategy scores with: the estimator and the rows taught so far.
+
+        Strategies (through :func:`skepinet.scoring.as_model`) look through
+        the learner to this, rather than to its attributes.
+
+        Returns
+        -------
+        context : skepinet.scoring.QueryContext
+        """
+        return QueryContext(self.estimator, self.X_training)
+
     def predict(self, X):
         """The estimator's predictions."""
         return self.estimator.predict(X)
@@ -490,13 +500,13 @@ class ActiveLearner:
 
         Works through a ``Pipeline`` ending in a skepinet estimator.
         """
-        model = _Model(self.estimator)
-        _require_enn(model, "predict_proba_joint")
+        model = as_model(self.estimator)
+        model.require_enn("predict_proba_joint")
         return model.joint(X, n_index)
 
     def embed(self, X):
         """The estimator's backbone features (through a ``Pipeline`` too)."""
-        return _Model(self.estimator).features(X)
+        return as_model(self.estimator).features(X)
 
     def score(self, X, y):
         """Mean accuracy of the estimator on ``(X, y)``."""
@@ -751,7 +761,7 @@ class ActiveLearner:
             return state
         if classes is None and not callable(oracle):
             classes = np.unique(np.asarray(oracle))
-        if classes is None and not _is_fitted(self.estimator):
+        if classes is None and not is_fitted(self.estimator):
             raise ValueError(
                 "with a callable oracle and an unfitted estimator, pass every label with "
                 "run(..., classes=[...]): the first answers may not contain them all."
@@ -783,7 +793,7 @@ class ActiveLearner:
         return candidates[np.asarray(picked)]
 
     def _is_trained(self):
-        return self.y_training is not None or _is_fitted(self.estimator)
+        return self.y_training is not None or is_fitted(self.estimator)
 
     def _ask(self, X_pool, state, step, chosen, labels_of, banked, journal):
         """The labels of ``chosen``: from the journal when it has them, else from the oracle.
@@ -884,7 +894,7 @@ class ActiveLearner:
         return self.rng_.integers(n_labelled, size=n_batches * batch_size)
 
     def _reinitialise(self):
-        if _is_fitted(self.estimator) and hasattr(self.estimator, "initialize"):
+        if is_fitted(self.estimator) and hasattr(self.estimator, "initialize"):
             self.estimator.initialize()
 
     def _partial_fit(self, X_step, y_step, epochs, state):

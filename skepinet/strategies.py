@@ -36,14 +36,11 @@ the choice is uniform rather than the first rows of the pool.
 """
 
 
-import joblib
 import numpy as np
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
-from sklearn.exceptions import NotFittedError
 
-from . import priorities as _priorities
+from . import priorities
+from .scoring import DEFAULT_CHUNK_SIZE, as_model, check_n_jobs, joint_of_rows, score_pool
 from .utils import (
     DEFAULT_N_INDEX,
     check_n_instances,
@@ -67,122 +64,16 @@ __all__ = [
     "select_top",
 ]
 
-DEFAULT_CHUNK_SIZE = 8192
-
-
-# -- pool access -----------------------------------------------------------------
-
-
-def _iter_chunks(X, chunk_size):
-    n = n_rows(X)
-    for start in range(0, n, chunk_size):
-        rows = slice(start, min(start + chunk_size, n))
-        yield rows, take_rows(X, rows)
-
-
-# -- the model behind `classifier` -------------------------------------------------
-
-
-def _is_fitted(estimator):
-    try:
-        check_is_fitted(estimator)
-    except (NotFittedError, TypeError):
-        return False
-    return True
-
-
-class _Model:
-    """What a strategy needs from ``classifier``, whatever wraps the model.
-
-    Unwraps ``.estimator`` (active learners) and a final Pipeline step,
-    remembering the Pipeline's preceding steps as ``transform`` and the
-    first ``X_training`` met on the way as the labelled rows.
-    """
-
-    def __init__(self, classifier):
-        self.X_labelled = None
-        self.transform = None
-        obj = classifier
-        seen = set()
-        while id(obj) not in seen:
-            seen.add(id(obj))
-            if self.X_labelled is None and getattr(obj, "X_training", None) is not None:
-                self.X_labelled = obj.X_training
-            # Learners forward predict_proba_joint to their estimator; look
-            # through them so the model itself decides what it supports.
-            wraps = getattr(obj, "_forwards_to_estimator", False)
-            if hasattr(obj, "predict_proba_joint") and not wraps:
-                break
-            if isinstance(obj, Pipeline):
-                if len(obj) > 1:
-                    self.transform = obj[:-1].transform
-                obj = obj[-1]
-                continue
-            inner = getattr(obj, "estimator", None)
-            # A search CV's ``estimator`` is its unfitted template: only
-            # unwrap a fitted model or an ENN (which then says if unfitted).
-            if inner is not None and (hasattr(inner, "predict_proba_joint") or _is_fitted(inner)):
-                obj = inner
-                continue
-            break
-        self.final = obj
-        self.is_enn = hasattr(obj, "predict_proba_joint")
-
-    def _prepare(self, X):
-        return X if self.transform is None else self.transform(X)
-
-    def joint(self, X, n_index):
-        """Joint probabilities of ``X``, shape (n_index or 1, n_rows, n_classes)."""
-        X = self._prepare(X)
-        if self.is_enn:
-            return self.final.predict_proba_joint(X, n_index=n_index)
-        model = self.final
-        if not hasattr(model, "predict_proba"):
-            raise TypeError(
-                f"{type(model).__name__} has neither predict_proba_joint nor "
-                "predict_proba; pass a fitted classifier such as "
-                "skepinet.EpinetClassifier."
-            )
-        return np.asarray(model.predict_proba(X))[None]
-
-    def features(self, X):
-        """Backbone features with ``embed``, else the (transformed) inputs."""
-        X = self._prepare(X)
-        if hasattr(self.final, "embed"):
-            return np.asarray(self.final.embed(X))
-        if hasattr(X, "toarray"):  # scipy.sparse
-            X = X.toarray()
-        try:
-            return np.asarray(X, dtype=np.float64).reshape(n_rows(X), -1)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{type(self.final).__name__} has no embed() and its inputs are "
-                "not numeric arrays, so there are no features to measure "
-                "distances on; use a skepinet estimator or numeric inputs."
-            ) from exc
-
-
-def _require_enn(model, strategy_name):
-    if not model.is_enn:
-        raise TypeError(
-            f"The {strategy_name!r} strategy measures disagreement between epistemic "
-            f"index samples, but {type(model.final).__name__} has no "
-            "predict_proba_joint. Use an epistemic neural network such as "
-            "skepinet.EpinetClassifier, or a marginal strategy such as "
-            "skepinet.strategies.entropy."
-        )
-
-
 def _resolve_priority(priority):
     """Return ``(function, name)`` for a priority name or callable."""
     if callable(priority):
         return priority, getattr(priority, "__name__", repr(priority))
-    if priority not in _priorities.PRIORITIES:
+    if priority not in priorities.PRIORITIES:
         raise ValueError(
             f"priority={priority!r} is not known; choose one of "
-            f"{sorted(_priorities.PRIORITIES)} or pass a function of proba."
+            f"{sorted(priorities.PRIORITIES)} or pass a function of proba."
         )
-    return _priorities.PRIORITIES[priority], priority
+    return priorities.PRIORITIES[priority], priority
 
 
 # -- validation --------------------------------------------------------------------
@@ -239,84 +130,15 @@ def select_top(scores, n_instances, random_state=None):
     return picked[order].astype(np.int64)
 
 
-def _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs=None):
-    """Priority of every pool row, ``chunk_size`` rows per model call.
+def _top_candidates(model, X_pool, priority, n_candidates, n_index, chunk_size, rng, n_jobs):
+    """The ``n_candidates`` rows of highest ``priority`` (best first), and every row's score.
 
-    With more than one joblib worker (``n_jobs``, or joblib's
-    ``parallel_config``), the pool is cut into one contiguous block per
-    worker, on chunk boundaries: the model is shipped once per worker, each
-    chunk is the serial path's chunk, and the scores are identical.
+    The pre-selection of the two-stage strategies (:func:`batchbald`,
+    :func:`uncertain_diverse`): one pass over the pool, then a linear-time
+    top-n, so the expensive second stage only sees the candidates.
     """
-    if _is_dask_array(X_pool) and priority is not _priorities.uniform:
-        return _score_dask_pool(model, X_pool, priority, n_index, chunk_size)
-    n_pool = n_rows(X_pool)
-    n_workers = 1 if priority is _priorities.uniform else _effective_workers(n_jobs)
-    n_chunks = -(-n_pool // chunk_size)
-    if n_workers == 1 or n_chunks == 1:
-        return _score_block(model, X_pool, priority, n_index, chunk_size, rng)
-    per_block = -(-n_chunks // n_workers) * chunk_size
-    blocks = [slice(start, min(start + per_block, n_pool))
-              for start in range(0, n_pool, per_block)]
-    parts = joblib.Parallel(n_jobs=n_jobs)(
-        joblib.delayed(_score_block)(model, take_rows(X_pool, block), priority, n_index,
-                                     chunk_size, None)
-        for block in blocks)
-    return np.concatenate(parts)
-
-
-def _is_dask_array(X):
-    return type(X).__module__.startswith("dask.array") and hasattr(X, "map_blocks")
-
-
-def _score_dask_pool(model, X_pool, priority, n_index, chunk_size):
-    """Scores of a ``dask.array`` pool, block by block where its data live.
-
-    The model enters the graph once, as one delayed object, so each worker
-    fetches it once; the scores (8 bytes a row) come back to the caller.
-    """
-    import dask
-
-    if X_pool.ndim > 1:
-        X_pool = X_pool.rechunk({axis: -1 for axis in range(1, X_pool.ndim)})
-    scores = X_pool.map_blocks(_score_dask_block, dask.delayed(model), priority, n_index,
-                               chunk_size, drop_axis=list(range(1, X_pool.ndim)),
-                               dtype=np.float64, meta=np.empty(0))
-    return np.asarray(scores.compute())
-
-
-def _score_dask_block(block, model, priority, n_index, chunk_size):
-    return _score_block(model, np.asarray(block), priority, n_index, chunk_size, None)
-
-
-def _effective_workers(n_jobs):
-    if n_jobs is not None and (not is_integer(n_jobs) or n_jobs == 0):
-        raise ValueError(
-            f"n_jobs must be a non-zero integer or None, got {n_jobs!r}; pass e.g. n_jobs=2 "
-            "(or -1 for every core), or None for joblib's parallel_config."
-        )
-    return joblib.effective_n_jobs(n_jobs)
-
-
-def _score_block(model, X_pool, priority, n_index, chunk_size, rng):
-    scores = np.empty(n_rows(X_pool))
-    for rows, X_chunk in _iter_chunks(X_pool, chunk_size):
-        proba = model.joint(X_chunk, n_index)
-        if priority is _priorities.uniform:
-            scores[rows] = priority(proba, random_state=rng)
-        else:
-            scores[rows] = priority(proba)
-    return scores
-
-
-def _joint_of_rows(model, X, n_index, chunk_size):
-    """Joint prediction of every row of ``X`` as float32, chunk by chunk."""
-    out = None
-    for rows, X_chunk in _iter_chunks(X, chunk_size):
-        proba = model.joint(X_chunk, n_index)
-        if out is None:
-            out = np.empty((proba.shape[0], n_rows(X), proba.shape[2]), dtype=np.float32)
-        out[:, rows] = proba
-    return out
+    scores = score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs)
+    return select_top(scores, n_candidates, rng), scores
 
 
 def _labelled_features(model, X_labelled):
@@ -328,7 +150,7 @@ def _labelled_features(model, X_labelled):
 
 
 def _priority_strategy(priority_name, epistemic):
-    priority = _priorities.PRIORITIES[priority_name]
+    priority = priorities.PRIORITIES[priority_name]
 
     def strategy(
         classifier,
@@ -343,12 +165,12 @@ def _priority_strategy(priority_name, epistemic):
         n_instances = check_n_instances(n_instances, n_rows(X_pool))
         n_index = check_positive_int(n_index, "n_index")
         chunk_size = check_positive_int(chunk_size, "chunk_size", DEFAULT_CHUNK_SIZE)
-        _effective_workers(n_jobs)
-        model = _Model(classifier)
+        check_n_jobs(n_jobs)
+        model = as_model(classifier)
         if epistemic:
-            _require_enn(model, priority_name)
+            model.require_enn(priority_name)
         rng = check_random_state(random_state)
-        scores = _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs)
+        scores = score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs)
         indices = select_top(scores, n_instances, rng)
         return indices, scores[indices]
 
@@ -494,21 +316,21 @@ def batchbald(
     n_instances = check_n_instances(n_instances, n_pool)
     n_index = check_positive_int(n_index, "n_index")
     chunk_size = check_positive_int(chunk_size, "chunk_size", DEFAULT_CHUNK_SIZE)
-    _effective_workers(n_jobs)
-    model = _Model(classifier)
-    _require_enn(model, "batchbald")
+    check_n_jobs(n_jobs)
+    model = as_model(classifier)
+    model.require_enn("batchbald")
     rng = check_random_state(random_state)
 
     if n_candidates is not None:
         n_candidates = _check_n_candidates(n_candidates, n_instances, n_pool)
     if n_candidates is not None and n_candidates < n_pool:
-        scores = _score_pool(model, X_pool, _priorities.bald, n_index, chunk_size, rng, n_jobs)
-        candidates = select_top(scores, n_candidates, rng)
-        proba = _joint_of_rows(model, take_rows(X_pool, candidates), n_index, chunk_size)
+        candidates, _ = _top_candidates(model, X_pool, priorities.bald, n_candidates,
+                                        n_index, chunk_size, rng, n_jobs)
+        proba = joint_of_rows(model, take_rows(X_pool, candidates), n_index, chunk_size)
     else:
         candidates = np.arange(n_pool)
-        proba = _joint_of_rows(model, X_pool, n_index, chunk_size)
-    picks, gains = _priorities.batchbald_select(
+        proba = joint_of_rows(model, X_pool, n_index, chunk_size)
+    picks, gains = priorities.batchbald_select(
         proba, n_instances, max_configs=max_configs, random_state=rng
     )
     return candidates[picks], gains
@@ -557,10 +379,10 @@ def coreset(
         for a first pick made with no labelled rows.
     """
     n_instances = check_n_instances(n_instances, n_rows(X_pool))
-    model = _Model(classifier)
+    model = as_model(classifier)
     features = model.features(X_pool)
     initial = _labelled_features(model, X_labelled)
-    return _priorities.kcenter_greedy(
+    return priorities.kcenter_greedy(
         features, n_instances, initial=initial, random_state=random_state
     )
 
@@ -626,21 +448,21 @@ def uncertain_diverse(
     if n_candidates is None:
         n_candidates = 10 * n_instances
     n_candidates = _check_n_candidates(n_candidates, n_instances, n_pool)
-    _effective_workers(n_jobs)
-    model = _Model(classifier)
-    if priority_name in _priorities.EPISTEMIC_PRIORITIES:
-        _require_enn(model, priority_name)
+    check_n_jobs(n_jobs)
+    model = as_model(classifier)
+    if priority_name in priorities.EPISTEMIC_PRIORITIES:
+        model.require_enn(priority_name)
     rng = check_random_state(random_state)
 
-    scores = _score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs)
-    candidates = select_top(scores, n_candidates, rng)  # best first
+    candidates, scores = _top_candidates(model, X_pool, priority, n_candidates, n_index,
+                                         chunk_size, rng, n_jobs)
     picks = [0]
     if n_instances > 1:
         features = model.features(take_rows(X_pool, candidates))
         initial = _labelled_features(model, X_labelled)
         first = features[:1]
         initial = first if initial is None else np.concatenate([initial, first])
-        rest, _ = _priorities.kcenter_greedy(
+        rest, _ = priorities.kcenter_greedy(
             features[1:], n_instances - 1, initial=initial, random_state=rng
         )
         picks.extend(rest + 1)

@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skepinet import BaselineClassifier, EpinetClassifier, priorities, strategies
+from skepinet import BaselineClassifier, EpinetClassifier, priorities, scoring, strategies
 from skepinet.strategies import (
     STRATEGIES,
     bald,
@@ -374,13 +374,13 @@ def test_scoring_follows_joblibs_parallel_config(epinet, big_pool, monkeypatch):
     import joblib
 
     blocks = []
-    original = strategies._score_block
+    original = scoring.score_block
 
     def spy(model, X_pool, *args):
         blocks.append(len(X_pool))
         return original(model, X_pool, *args)
 
-    monkeypatch.setattr(strategies, "_score_block", spy)
+    monkeypatch.setattr(scoring, "score_block", spy)
     serial = query(strategies.variance, epinet, big_pool, 10, chunk_size=1000)
     assert blocks == [5000]
     blocks.clear()
