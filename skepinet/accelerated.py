@@ -26,12 +26,12 @@ estimator's weights with :func:`skepinet.save_estimator` on a plain copy.
 from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
 
+from .base import ENNClassifier
 from .estimators import (
     BaselineClassifier,
     DropoutClassifier,
     EnsembleClassifier,
     EpinetClassifier,
-    _ENNClassifier,
 )
 from .utils import resolve_device
 
@@ -75,7 +75,7 @@ class _Accelerated(AccelerateMixin):
 
     def initialize(self):
         """Seed and build as the plain estimator does, then prepare for the accelerator."""
-        _ENNClassifier.initialize(self)
+        ENNClassifier.initialize(self)
         self._wrapped_with_accelerator = False
         self._initialize_accelerator()
         return self

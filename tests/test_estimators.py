@@ -100,11 +100,11 @@ def test_predict_proba_is_the_mean_of_the_joint_prediction(cls, fitted, data):
 @pytest.fixture
 def small_index_blocks(monkeypatch):
     """Index blocks of 16 samples and passes of 64 index-row pairs: the huge-n_index path, small."""
-    import skepinet.estimators as estimators
+    import skepinet.base as base
 
-    monkeypatch.setattr(estimators, "_INDEX_BLOCK", 16)
-    monkeypatch.setattr(estimators, "_MIN_PAIRS", 64)
-    monkeypatch.setattr(estimators, "DEFAULT_N_INDEX", 1)
+    monkeypatch.setattr(base, "_INDEX_BLOCK", 16)
+    monkeypatch.setattr(base, "_MIN_PAIRS", 64)
+    monkeypatch.setattr(base, "DEFAULT_N_INDEX", 1)
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -135,9 +135,9 @@ def test_n_index_in_the_millions_runs_in_bounded_memory(fitted, data):
 
 
 def test_a_joint_prediction_too_big_for_memory_is_refused(fitted, data, monkeypatch):
-    import skepinet.estimators as estimators
+    import skepinet.base as base
 
-    monkeypatch.setattr(estimators, "_available_memory", lambda: 2**30)
+    monkeypatch.setattr(base, "_available_memory", lambda: 2**30)
     with pytest.raises(MemoryError, match=r"\(10000000, 120, 2\) needs 8.9 GiB.*1.0 GiB.*n_index"):
         fitted[EpinetClassifier].predict_proba_joint(data[0], n_index=10**7)
 
@@ -585,13 +585,13 @@ def test_cuda_defaults_large_prediction_batches_and_bf16_autocast(data):
                                        "iterator_train__drop_last": True}])
 def test_in_memory_batches_are_the_data_loaders_batches(cls, iterator, data, monkeypatch):
     """The sliced fast path trains exactly as skorch's DataLoader over its Dataset."""
-    import skepinet.estimators as estimators
+    from skepinet.base import TensorBatches
 
     X, y = data
     fast = cls(**FAST, **iterator).fit(X, y)
     assert isinstance(fast.get_iterator(fast.get_dataset(X.astype(np.float32), y), True),
-                      estimators._TensorBatches)
-    monkeypatch.setattr(estimators._TensorBatches, "maybe", classmethod(lambda *a: None))
+                      TensorBatches)
+    monkeypatch.setattr(TensorBatches, "maybe", classmethod(lambda *a: None))
     slow = cls(**FAST, **iterator).fit(X, y)
     assert isinstance(slow.get_iterator(slow.get_dataset(X, y), True), torch.utils.data.DataLoader)
     np.testing.assert_array_equal(fast.predict_proba_joint(X, n_index=5),
@@ -600,22 +600,22 @@ def test_in_memory_batches_are_the_data_loaders_batches(cls, iterator, data, mon
 
 
 def test_the_fast_path_steps_aside_for_what_it_does_not_handle(data):
-    import skepinet.estimators as estimators
+    from skepinet.base import TensorBatches
 
     X, y = data
     X = X.astype(np.float32)
     clf = EpinetClassifier(**FAST).fit(X, y)
     assert isinstance(clf.get_iterator(clf.get_dataset(X, y), training=True),
-                      estimators._TensorBatches)
+                      TensorBatches)
     # DataLoader options it does not reproduce, data without targets, other datasets.
     for params in ({"iterator_train__num_workers": 0}, {"iterator_train__pin_memory": True}):
         clf = EpinetClassifier(**FAST, **params).fit(X, y)
         assert isinstance(clf.get_iterator(clf.get_dataset(X, y), training=True),
                           torch.utils.data.DataLoader)
     assert not isinstance(clf.get_iterator(clf.get_dataset(X, None), training=True),
-                          estimators._TensorBatches)
+                          TensorBatches)
     subset = torch.utils.data.Subset(clf.get_dataset(X, y), range(10))
-    assert not isinstance(clf.get_iterator(subset, training=True), estimators._TensorBatches)
+    assert not isinstance(clf.get_iterator(subset, training=True), TensorBatches)
 
 
 def test_read_only_arrays_train_without_a_warning_and_alike(data):

@@ -228,3 +228,47 @@ def test_a_missing_pretrained_folder_is_named_not_sent_to_the_hub():
     with pytest.raises(ValueError, match=r"pretrained='/missing/dir': no such folder"):
         resolve_pretrained("/missing/dir")
     assert resolve_pretrained("bert-base-uncased") == "bert-base-uncased"  # a hub name
+
+
+def test_one_feature_cache_in_memory_and_on_disk_in_the_glue_layout(tmp_path):
+    import hashlib
+    import json
+
+    text.clear_feature_cache()
+    calls = []
+
+    def compute(missing):
+        calls.append(list(missing))
+        return np.arange(2 * len(missing), dtype=np.float32).reshape(-1, 2)
+
+    key, texts = ("model", "mean", 8), ["a", ("b", "c"), "a"]
+    first = text.cached_features(texts, key, compute, folder=tmp_path / "features")
+    assert calls == [["a", ("b", "c")]]  # each distinct text computed once
+    np.testing.assert_array_equal(first, [[0, 1], [2, 3], [0, 1]])
+    [file] = (tmp_path / "features").glob("*.npy")
+    # The name the GLUE benchmark gave its feature files: old folders still load.
+    digest = hashlib.sha256(json.dumps([list(key), [list(t) if isinstance(t, tuple) else t
+                                                    for t in texts]]).encode()).hexdigest()
+    assert file.name == f"{digest[:16]}.npy"
+    text.clear_feature_cache()
+    np.testing.assert_array_equal(text.cached_features(texts, key, compute, folder=file.parent), first)
+    assert len(calls) == 1  # read back from disk, not computed
+    np.testing.assert_array_equal(text.cached_features(["a"], key, compute), first[:1])
+    assert len(calls) == 1  # and kept in memory
+
+
+def test_glue_encode_texts_shares_the_estimators_feature_cache(tiny_bert, monkeypatch):
+    from skepinet.benchmarks.glue import encode_texts
+
+    text.clear_feature_cache()
+    calls = []
+    original = text.TransformerEncoder.forward
+    monkeypatch.setattr(text.TransformerEncoder, "forward",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    texts = ["good movie", "bad plot"]
+    features = encode_texts(texts, pretrained=tiny_bert, pooling="cls", max_length=128,
+                            device="cpu", progress=False)
+    clf = EpinetClassifier(backbone="bert", pretrained=tiny_bert, freeze_encoder=True,
+                           max_epochs=1, device="cpu", random_state=0).fit(texts, [0, 1])
+    assert len(calls) == 1  # the estimator found the benchmark's features
+    np.testing.assert_allclose(clf.embed(texts), features)

@@ -13,8 +13,6 @@ The agents, Algorithm 1 and the tuned baseline are those of the testbed
 (:mod:`skepinet.benchmarks.testbed`); the metric is validation accuracy.
 """
 
-import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -70,7 +68,12 @@ def _sample_rows(n_rows, n, seed):
 
 def encode_texts(texts, *, pretrained=None, pooling="mean", max_length=128, batch_size=64,
                  device="auto", cache_dir=None, progress=True):
-    """Features of a frozen encoder for each text (or sentence pair), cached on disk.
+    """Features of a frozen encoder for each text (or sentence pair), cached.
+
+    The cache is skepinet's one frozen-feature cache,
+    :func:`skepinet.text.cached_features`: in memory for the process (shared
+    with estimators that freeze the same encoder) and, with ``cache_dir``, on
+    disk.
 
     Parameters
     ----------
@@ -87,8 +90,8 @@ def encode_texts(texts, *, pretrained=None, pooling="mean", max_length=128, batc
     device : str (default='auto')
         ``'auto'`` uses CUDA when available.
     cache_dir : path or None (default=None)
-        Where to keep the features (``.npy``, keyed by model, pooling,
-        length and texts); ``None`` computes them every time.
+        Where to keep the features on disk (``.npy``, keyed by model,
+        pooling, length and texts); ``None`` keeps them in memory only.
     progress : bool (default=True)
         Show a progress bar.
 
@@ -99,34 +102,27 @@ def encode_texts(texts, *, pretrained=None, pooling="mean", max_length=128, batc
     import torch
     from tqdm.auto import tqdm
 
-    from .. import text as _text
+    from .. import text
 
-    rows = _text.check_texts(texts)
-    path = _text.resolve_pretrained(pretrained)
-    cache = None
-    if cache_dir is not None:
-        digest = hashlib.sha256(json.dumps(
-            [_text.cache_key(path, pooling, max_length), [list(r) if isinstance(r, tuple) else r
-                                                          for r in rows]]).encode()).hexdigest()
-        cache = Path(cache_dir) / f"{digest[:16]}.npy"
-        if cache.exists():
-            return np.load(cache)
+    rows = text.check_texts(texts)
+    path = text.resolve_pretrained(pretrained)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    tokenizer = _text.shared_tokenizer(path)
-    encoder = _text.frozen_encoder(path, pooling, device)
-    chunks = []
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(rows), batch_size), desc="encoding", unit="batch",
-                          disable=not progress):
-            batch = _text.tokenize(tokenizer, rows[start:start + batch_size], max_length)
-            batch = {k: v.to(device) for k, v in batch.items()}
-            chunks.append(encoder(**batch).float().cpu().numpy())
-    features = np.concatenate(chunks).astype(np.float32)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, features)
-    return features
+
+    def compute(missing):
+        tokenizer = text.shared_tokenizer(path)
+        encoder = text.frozen_encoder(path, pooling, device)
+        chunks = []
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(missing), batch_size), desc="encoding", unit="batch",
+                              disable=not progress):
+                batch = text.tokenize(tokenizer, missing[start:start + batch_size], max_length)
+                batch = {k: v.to(device) for k, v in batch.items()}
+                chunks.append(encoder(**batch).float().cpu().numpy())
+        return np.concatenate(chunks).astype(np.float32)
+
+    return text.cached_features(rows, text.cache_key(path, pooling, max_length), compute,
+                                folder=cache_dir)
 
 
 def make_glue_problem(task, *, data_dir=None, n_pool=2000, n_test=None, mode="frozen",
