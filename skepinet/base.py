@@ -34,7 +34,7 @@ from .utils import (
     resolve_device,
 )
 
-__all__ = ["ENNClassifier", "TensorBatches", "check_batch_size"]
+__all__ = ["ENNClassifier", "TensorBatches", "accuracy_on_encoded", "check_batch_size"]
 
 # Components read afresh at every call: changing them needs no re-initialisation.
 _PASSIVE_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
@@ -98,7 +98,21 @@ def _rollback_on_error(obj):
         raise
 
 
-def _accuracy_on_encoded(net, X, y):
+def accuracy_on_encoded(net, X, y):
+    """Validation accuracy of ``net`` on targets encoded as skorch trains on them.
+
+    Parameters
+    ----------
+    net : ENNClassifier
+    X : array-like
+        Validation inputs.
+    y : array-like of int
+        Encoded targets.
+
+    Returns
+    -------
+    accuracy : float
+    """
     # skorch hands validation targets as the encoded integers it trained on,
     # while ``predict`` returns the user's labels: compare in encoded space.
     return float(np.mean(net.predict_proba(X).argmax(axis=1) == to_numpy(y)))
@@ -304,7 +318,7 @@ class ENNClassifier(NeuralNetClassifier):
     def _default_callbacks(self):
         callbacks = dict(super()._default_callbacks)
         callbacks["valid_acc"] = EpochScoring(
-            _accuracy_on_encoded, name="valid_acc", lower_is_better=False
+            accuracy_on_encoded, name="valid_acc", lower_is_better=False
         )
         return list(callbacks.items())
 

@@ -17,7 +17,7 @@ import numbers
 import torch
 
 from . import text
-from .base import ENNClassifier, TensorBatches
+from .base import ENNClassifier, TensorBatches, accuracy_on_encoded
 from .callbacks import OWN_DECAY
 from .networks import (
     BaselineNet,
@@ -38,8 +38,11 @@ __all__ = [
     "ESTIMATORS",
 ]
 
-# skepinet.benchmarks.fit switches the fast array batches off through this name.
+# Former names, kept where something outside reaches them: skepinet.benchmarks.fit
+# switches the fast array batches off through ``_TensorBatches``, and estimators
+# pickled before the split name their validation scorer ``_accuracy_on_encoded``.
 _TensorBatches = TensorBatches
+_accuracy_on_encoded = accuracy_on_encoded
 
 _COMMON_PARAMS = """
     backbone : {'mlp', 'bert'} (default='mlp')

@@ -631,3 +631,13 @@ def test_read_only_arrays_train_without_a_warning_and_alike(data):
         read_only = EpinetClassifier(**FAST).fit(frozen, labels)
     np.testing.assert_array_equal(read_only.predict_proba_joint(X, n_index=3),
                                   EpinetClassifier(**FAST).fit(X, y).predict_proba_joint(X, 3))
+
+
+def test_names_that_estimators_pickled_before_the_split_refer_to_still_resolve():
+    """Pickles name the validation scorer where it lived: skepinet.estimators."""
+    import skepinet.base as base
+    import skepinet.estimators as estimators
+
+    assert estimators._accuracy_on_encoded is base.accuracy_on_encoded
+    assert estimators._TensorBatches is base.TensorBatches
+    assert issubclass(estimators.EpinetClassifier, base.ENNClassifier)
