@@ -50,7 +50,7 @@ def _peer_model(backbone, n_features, pretrained, dropout=0.1):
                              nn.Linear(50, 50), nn.ReLU(), nn.Dropout(dropout), nn.Linear(50, 2))
     from .. import text as _text
 
-    transformers = _text._require_transformers()
+    transformers = _text.require_transformers()
     encoder = transformers.AutoModel.from_pretrained(_text.resolve_pretrained(pretrained))
     return _PairInput(encoder, 2)
 

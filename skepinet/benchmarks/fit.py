@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .common import environment, interleaved_times, torch_threads
-from .. import estimators
+from .. import base, estimators
 from ..datasets import make_testbed_classification
 
 __all__ = ["fit_overhead", "format_fit_overhead"]
@@ -56,12 +56,12 @@ def _plain_loop(estimator, X, y, epochs, batch_size):
 @contextlib.contextmanager
 def _data_loader_path():
     """Training through skorch's DataLoader and Dataset (the fast path off)."""
-    original = estimators._TensorBatches.maybe
-    estimators._TensorBatches.maybe = classmethod(lambda cls, *args: None)
+    original = base.TensorBatches.maybe
+    base.TensorBatches.maybe = classmethod(lambda cls, *args: None)
     try:
         yield
     finally:
-        estimators._TensorBatches.maybe = original
+        base.TensorBatches.maybe = original
 
 
 def fit_overhead(*, n_rows=2000, epochs=30, batch_size=64, repeats=3, n_threads=1,
