@@ -55,7 +55,7 @@ def main(argv=None):
 
     if os.path.exists(args.checkpoint):
         learner = ActiveLearner.load(args.checkpoint)
-        print(f"Resuming: {learner.run_state_['n_labelled']} labels already given.")
+        print(f"Resuming: {learner.run_state_.n_labelled} labels already given.")
     else:
         learner = ActiveLearner(EpinetClassifier(random_state=0, lr=3e-3), variance, random_state=0)
     history = learner.run(X_pool / 16, lambda rows, idx: oracle(rows * 16, idx), budget=args.budget,

@@ -11,70 +11,25 @@ so a killed run resumes where it stopped without losing a label or asking
 for one twice.
 """
 
-import hashlib
-import inspect
 import os
-import shutil
 import time
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.metrics import accuracy_score, log_loss
 from tqdm.auto import tqdm
 
 from . import persistence
-from .journal import AnswerJournal, read_journal
+from .journal import AnswerJournal
+from .metrics import evaluate_enn
+from .oracle import ask, check_classes, known_classes, make_oracle
+from .recipes import RECIPES, check_recipe, names_parameter, partial_fit, training_rows
+from .runs import (History, RunState, banked_answers, check_checkpoint_folder, check_finite_pool,
+                   check_free_space, journal_path, pool_fingerprint, refuse_to_overwrite_a_run)
 from .scoring import QueryContext, as_model, is_fitted
 from .strategies import variance
-from .utils import DEFAULT_N_INDEX, check_positive_int, n_rows, stack_rows, take_rows
+from .utils import (DEFAULT_N_INDEX, check_positive_int, n_rows, row_shape, stack_rows,
+                    take_rows)
 
-__all__ = ["ActiveLearner", "History", "RECIPES", "pool_fingerprint"]
-
-
-class History(list):
-    """A learning curve: one ``dict`` per acquisition step of :meth:`ActiveLearner.run`.
-
-    Each record has ``step``, ``labels`` (labels used so far),
-    ``wall_time`` (seconds since the run started) and, on evaluation steps,
-    the metrics (``accuracy``, ``log_loss``).
-    """
-
-    def to_frame(self):
-        """Return the history as a :class:`pandas.DataFrame`, one row per step."""
-        import pandas as pd
-
-        return pd.DataFrame(list(self))
-
-    def plot(self, metric="accuracy", ax=None, label=None, **kwargs):
-        """Plot ``metric`` against labels used; returns the matplotlib ``Axes``.
-
-        Parameters
-        ----------
-        metric : str (default='accuracy')
-            A metric recorded in the history.
-        ax : matplotlib Axes or None (default=None)
-            Where to draw; a new figure when ``None``.
-        label : str or None (default=None)
-            Legend label.
-        **kwargs : dict
-            Passed to ``ax.plot``.
-        """
-        import matplotlib.pyplot as plt
-
-        points = [(r["labels"], r[metric]) for r in self if metric in r]
-        if not points:
-            raise ValueError(
-                f"no {metric!r} in this history; pass X_eval and y_eval to run() "
-                f"to record metrics, or plot one of {sorted(self._metrics())}."
-            )
-        ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
-        ax.plot(*zip(*points), label=label, **kwargs)
-        ax.set_xlabel("labels used")
-        ax.set_ylabel(metric.replace("_", " "))
-        return ax
-
-    def _metrics(self):
-        return {key for record in self for key in record} - {"step", "labels", "wall_time"}
+__all__ = ["ActiveLearner", "History", "RECIPES", "RunState", "pool_fingerprint"]
 
 
 def _check_same_width(X_old, X_new):
@@ -86,243 +41,19 @@ def _check_same_width(X_old, X_new):
         )
 
 
-def _row_shape(X):
-    """Shape of one row of a numeric array or frame; ``None`` for texts, lists and dicts."""
-    shape = getattr(X, "shape", None)
-    dtype = getattr(X, "dtype", None)
-    if shape is None or len(shape) < 2 or (dtype is not None and dtype.kind not in "biuf"):
-        return None
-    return tuple(shape[1:])
-
-
-def _names_parameter(func, name):
-    """Whether ``func`` takes ``name`` explicitly (``**kwargs`` may forward it anywhere)."""
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _accepts(func, name):
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-
-
-RECIPES = ("replay", "online", "refit")
-
-
-def _is_hashable(value):
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def _numeric_array(X):
-    """``X`` as a numeric ndarray when it is one (or a numeric DataFrame), else ``None``."""
-    data = X.to_numpy() if hasattr(X, "to_numpy") else X
-    if isinstance(data, np.ndarray) and data.dtype.kind in "biufc":
-        return data
-    return None
-
-
-def pool_fingerprint(X, chunk_rows=65_536):
-    """A short hash of a pool's content, read in chunks of rows.
-
-    Numeric arrays (and DataFrames) hash their bytes, dtype and shape; other
-    pools (texts, sentence pairs) hash each row's ``repr``.
-
-    Parameters
-    ----------
-    X : array-like
-        The pool.
-    chunk_rows : int (default=65536)
-        Rows hashed at a time (bounds the memory of a copy).
-
-    Returns
-    -------
-    fingerprint : str
-        16 hexadecimal digits.
-    """
-    digest = hashlib.sha256()
-    data = _numeric_array(X)
-    if data is not None:
-        digest.update(f"{data.dtype.str}{data.shape}".encode())
-        for start in range(0, len(data), chunk_rows):
-            digest.update(np.ascontiguousarray(data[start:start + chunk_rows]).tobytes())
-    else:
-        digest.update(f"{len(X)}".encode())
-        rows = X.to_numpy() if hasattr(X, "to_numpy") else X
-        for row in rows:
-            digest.update(repr(row.tolist() if hasattr(row, "tolist") else row).encode())
-            digest.update(b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _check_finite_pool(X, chunk_rows=65_536):
-    data = _numeric_array(X)
-    if data is None:
-        return
-    for start in range(0, len(data), chunk_rows):
-        bad = ~np.isfinite(data[start:start + chunk_rows])
-        if bad.any():
-            row = start + int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
-            raise ValueError(
-                f"X_pool row {row} holds NaN or infinity; drop or impute such rows before "
-                "run(), so that no label is asked for a row the model cannot score."
-            )
-
-
-def _check_checkpoint_folder(path, name="checkpoint"):
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    if not os.path.isdir(folder):
+def _check_eval_set(X_eval, y_eval, X_pool):
+    if (X_eval is None) != (y_eval is None):
+        raise ValueError("pass both X_eval and y_eval, or neither.")
+    if X_eval is not None and n_rows(X_eval) != len(y_eval):
         raise ValueError(
-            f"{name}={os.fspath(path)!r}: the folder {folder!r} does not exist; "
-            "create it first, so that no answer is asked before it can be saved."
+            f"X_eval has {n_rows(X_eval)} rows but y_eval has {len(y_eval)} labels; pass "
+            "one label per evaluation row."
         )
-    if not os.access(folder, os.W_OK | os.X_OK):
+    eval_row, pool_row = row_shape(X_eval), row_shape(X_pool)  # None for X_eval=None
+    if eval_row is not None and pool_row is not None and eval_row != pool_row:
         raise ValueError(
-            f"{name}={os.fspath(path)!r}: the folder {folder!r} is not writable; "
-            "choose a folder you can write to."
-        )
-
-
-def _journal_path(journal, checkpoint):
-    if journal is not None:
-        return os.fspath(journal)
-    return None if checkpoint is None else os.fspath(checkpoint) + ".journal.jsonl"
-
-
-def _refuse_to_overwrite_a_run(checkpoint):
-    """A fresh learner must not replace a checkpoint that holds someone's answers."""
-    if not os.path.exists(checkpoint):
-        return
-    state = persistence.read_manifest(checkpoint)["learner"]["run_state"]
-    if state is not None:
-        raise ValueError(
-            f"checkpoint={os.fspath(checkpoint)!r} already holds a run with "
-            f"{state['n_labelled']} labels, and this learner has none. Resume it with "
-            "ActiveLearner.load(checkpoint).run(...), or pass another checkpoint path."
-        )
-
-
-def _banked_answers(journal, fingerprint, state):
-    """Answers in the journal that the run state does not hold yet, by step.
-
-    Returns ``{step: {"rows": [...] or None, "answers": {row: label}}}``.
-    """
-    banked, counts = {}, {}
-    for row in state["labelled"]:
-        counts[row] = counts.get(row, 0) + 1
-    # Rows asked once (with requery a row may hold several different answers).
-    known = {r: y for r, y in zip(state["labelled"], state["labels"]) if counts[r] == 1}
-    records = read_journal(journal)
-    foreign = sorted({r["event"] for r in records} - {"ask", "answer"})
-    if foreign:
-        raise ValueError(
-            f"the journal {journal} holds {foreign} records, written by the labelling app "
-            "(skepinet label); a run() cannot replay them. Pass another journal path, or "
-            "export the labels with skepinet label --export."
-        )
-    for record in records:
-        if record.get("pool") != fingerprint:
-            raise ValueError(
-                f"the journal {journal} holds answers about another pool (fingerprint "
-                f"{record.get('pool')}, this X_pool's is {fingerprint}): resume with the same "
-                "rows in the same order, or pass another journal (or checkpoint) path."
-            )
-        step = record["step"]
-        if step <= state["step"]:
-            # Already in the run state; a disagreement means another run's journal.
-            row = record.get("row")
-            if record["event"] == "answer" and row in known and known[row] != record["label"]:
-                raise ValueError(
-                    f"the journal {journal} says pool row {row} was answered "
-                    f"{record['label']!r}, the checkpoint says {known[row]!r}: they belong to "
-                    "different runs. Pass the journal of this checkpoint."
-                )
-            continue
-        entry = banked.setdefault(step, {"rows": None, "answers": {}})
-        if record["event"] == "ask":
-            entry["rows"] = [int(r) for r in record["rows"]]
-        else:
-            entry["answers"][int(record["row"])] = record["label"]
-    return banked
-
-
-def _check_free_space(checkpoint, X_pool, labels_left):
-    """Refuse a run whose checkpoints and journal would not fit on the disk."""
-    data = _numeric_array(X_pool)
-    row_bytes = data.nbytes / max(len(data), 1) if data is not None else 1_000
-    # Each label adds a row to the checkpoint, and an answer line to the journal.
-    needed = os.path.getsize(checkpoint) + labels_left * (row_bytes + 400)
-    free = shutil.disk_usage(os.path.dirname(os.path.abspath(checkpoint))).free
-    if free < needed:
-        raise OSError(
-            f"the disk holding checkpoint={os.fspath(checkpoint)!r} has {free / 1e6:.1f} MB "
-            f"free, and this run's checkpoints and journal need about {needed / 1e6:.1f} MB; "
-            "free some space or checkpoint elsewhere. Nothing was asked."
-        )
-
-
-def _check_recipe(recipe, steps_per_label, n_steps, replay):
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe={recipe!r} is not a training recipe; choose one of {RECIPES}.")
-    if recipe != "online" and (n_steps != 1 or replay is not None):
-        raise ValueError(
-            f"n_steps and replay set the 'online' recipe, but recipe={recipe!r}; pass "
-            "recipe='online' with them, or steps_per_label for the 'replay' recipe."
-        )
-    if (isinstance(steps_per_label, bool) or not isinstance(steps_per_label, Real)
-            or not np.isfinite(steps_per_label) or steps_per_label <= 0):
-        raise ValueError(
-            f"steps_per_label must be a positive number, got {steps_per_label!r}; "
-            "e.g. steps_per_label=1.0 (one SGD step per label acquired)."
-        )
-
-
-def _is_iterator(result):
-    return hasattr(result, "__next__") and not isinstance(result, np.ndarray)
-
-
-def _check_answer_count(labels, rows):
-    if labels.ndim != 1 or len(labels) != len(rows):
-        given = (f"{len(labels)} labels" if labels.ndim == 1 else "no list of labels"
-                 if labels.ndim == 0 else f"an array of shape {labels.shape}")
-        raise ValueError(
-            f"the oracle returned {given} for {len(rows)} rows; return exactly one label "
-            "per requested row. Nothing was recorded for this step."
-        )
-
-
-def _check_classes(classes):
-    if classes is None:
-        return
-    labels = np.asarray(classes)
-    if labels.ndim != 1 or len(labels) < 2 or len(np.unique(labels)) != len(labels):
-        raise ValueError(
-            f"classes must list every label once, at least 2 of them; got {classes!r}. "
-            "Pass e.g. classes=[0, 1] or classes=['neg', 'pos']."
-        )
-
-
-def _check_answer(known, row, label, saved=0):
-    """Refuse a wrong answer before it is recorded, naming its row and value."""
-    if known is None:
-        return
-    if not _is_hashable(label) or label not in known:
-        kept = (f" The {saved} answers before it are saved and will not be asked again."
-                if saved else " Nothing was recorded for this step.")
-        raise ValueError(
-            f"the oracle answered {label!r} ({type(label).__name__}) for pool row {int(row)}, "
-            f"which is not one of the classes {sorted(known, key=str)}.{kept} Answer with one "
-            "of the classes, of the same type, and call run() again."
+            f"X_eval has rows of shape {eval_row} but X_pool's have shape {pool_row}; "
+            "evaluate on rows with the pool's features."
         )
 
 
@@ -463,8 +194,8 @@ class ActiveLearner:
         """
         # Only keywords a strategy names: modAL's forward **kwargs to predict_proba.
         rng_state = self.rng_.bit_generator.state
-        if "random_state" not in query_kwargs and _names_parameter(self.query_strategy,
-                                                                   "random_state"):
+        if "random_state" not in query_kwargs and names_parameter(self.query_strategy,
+                                                                  "random_state"):
             query_kwargs["random_state"] = int(self.rng_.integers(2**31))
         try:
             indices, scores = self.query_strategy(self, X_pool, *query_args, **query_kwargs)
@@ -615,13 +346,7 @@ class ActiveLearner:
         candidate_size = check_positive_int(candidate_size, "candidate_size", 100)
         acquisition_size = check_positive_int(acquisition_size, "acquisition_size", 10)
         n_steps = check_positive_int(n_steps, "n_steps", 1)
-        _check_recipe(recipe, steps_per_label, n_steps, replay)
-        if requery and not callable(oracle):
-            raise ValueError(
-                "requery=True asks the oracle again about rows already labelled; a fixed array "
-                "of labels would only repeat them. Pass a callable oracle(rows, indices) that "
-                "draws a fresh answer, or requery=False."
-            )
+        check_recipe(recipe, steps_per_label, n_steps, replay)
         if not hasattr(self.estimator, "partial_fit"):
             raise TypeError(
                 f"run() trains online with partial_fit, which {type(self.estimator).__name__} "
@@ -636,32 +361,16 @@ class ActiveLearner:
         # Everything is checked before the oracle is asked and before any run state exists,
         # so a rejected call costs no answer and leaves the learner as it was.
         n_pool = len(X_pool)
-        labels_of = self._make_oracle(oracle, n_pool)
-        if (X_eval is None) != (y_eval is None):
-            raise ValueError("pass both X_eval and y_eval, or neither.")
-        if X_eval is not None and n_rows(X_eval) != len(y_eval):
-            raise ValueError(
-                f"X_eval has {n_rows(X_eval)} rows but y_eval has {len(y_eval)} labels; pass "
-                "one label per evaluation row."
-            )
-        eval_row, pool_row = _row_shape(X_eval), _row_shape(X_pool)  # None for X_eval=None
-        if eval_row is not None and pool_row is not None and eval_row != pool_row:
-            raise ValueError(
-                f"X_eval has rows of shape {eval_row} but X_pool's have shape {pool_row}; "
-                "evaluate on rows with the pool's features."
-            )
-        if replay is not None:
-            if isinstance(replay, bool) or not isinstance(replay, Integral) or replay < 0:
-                raise ValueError(f"replay must be None or a non-negative integer, got "
-                                 f"{replay!r}; e.g. replay=100.")
+        labels_of = make_oracle(oracle, n_pool, requery=requery)
+        _check_eval_set(X_eval, y_eval, X_pool)
         n_index = check_positive_int(n_index, "n_index", DEFAULT_N_INDEX)
         eval_every = check_positive_int(eval_every, "eval_every", 1)
         checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every", 1)
-        _check_classes(classes)
-        journal = _journal_path(journal, checkpoint)
-        _check_checkpoint_folder(checkpoint)
-        _check_checkpoint_folder(journal, "journal")
-        _check_finite_pool(X_pool)
+        check_classes(classes)
+        journal = journal_path(journal, checkpoint)
+        check_checkpoint_folder(checkpoint)
+        check_checkpoint_folder(journal, "journal")
+        check_finite_pool(X_pool)
         fingerprint = pool_fingerprint(X_pool)
         fresh = self.run_state_ is None
         state, banked = self._prepare_run(n_pool, budget, oracle, classes, fingerprint,
@@ -669,46 +378,47 @@ class ActiveLearner:
         answers = None if journal is None else AnswerJournal(journal, fingerprint)
         train = dict(recipe=recipe, steps_per_label=float(steps_per_label), n_steps=n_steps,
                      replay=replay)
-        if state["pending"]:  # labels revealed before a crash, not yet trained on
+        if state.pending:  # labels revealed before a crash, not yet trained on
             self._train_on(X_pool, state, **train)
             # The step's record was never written: the curve keeps every step.
-            self._log_step(state, state["elapsed"], X_eval, y_eval, eval_every,
-                           final=state["n_labelled"] >= budget)
+            self._log_step(state, state.elapsed, X_eval, y_eval, eval_every,
+                           final=state.n_labelled >= budget)
 
-        bar = tqdm(total=budget, initial=state["n_labelled"], unit="label",
+        bar = tqdm(total=budget, initial=state.n_labelled, unit="label",
                    disable=not progress, desc="labelling")
-        start = time.perf_counter() - state["elapsed"]
+        start = time.perf_counter() - state.elapsed
         try:
-            while state["n_labelled"] < budget and (requery or state["unlabelled"].any()):
-                step = state["step"] + 1
+            while state.n_labelled < budget and (requery or state.unlabelled.any()):
+                step = state.step + 1
                 rng_before = self.rng_.bit_generator.state
                 try:
                     chosen = self._acquire(X_pool, state, candidate_size,
-                                           min(acquisition_size, budget - state["n_labelled"]),
+                                           min(acquisition_size, budget - state.n_labelled),
                                            n_index, requery)
-                    chosen, labels = self._ask(X_pool, state, step, chosen, labels_of,
-                                               banked.pop(step, None), answers)
+                    chosen, labels = ask(labels_of, X_pool, step, chosen,
+                                         known=known_classes(state.classes, self.estimator),
+                                         banked=banked.pop(step, None), journal=answers)
                 except BaseException:
                     # Nothing was recorded: the next call draws the same candidates again
                     # (and the journal already pins this step's rows and answers).
                     self.rng_.bit_generator.state = rng_before
                     raise
-                self._record_labels(state, chosen, labels)
-                state["elapsed"] = time.perf_counter() - start
+                state.record(chosen, labels)
+                state.elapsed = time.perf_counter() - start
                 if checkpoint is not None and step % checkpoint_every == 0:
                     self.save(checkpoint)
                 self._train_on(X_pool, state, **train)
                 self._log_step(state, time.perf_counter() - start, X_eval, y_eval, eval_every,
-                               final=state["n_labelled"] >= budget)
+                               final=state.n_labelled >= budget)
                 bar.update(len(chosen))
         except BaseException:
-            if fresh and state["n_labelled"] == 0 and not state["pending"]:
+            if fresh and state.n_labelled == 0 and not state.pending:
                 # Nothing recorded: no run began (answers given are in the journal).
                 self.run_state_ = None
             raise
         finally:
             bar.close()
-        state["elapsed"] = time.perf_counter() - start
+        state.elapsed = time.perf_counter() - start
         if checkpoint is not None:
             self.save(checkpoint)
         return self.history_
@@ -718,40 +428,29 @@ class ActiveLearner:
         """Run state, answers banked in the journal, and a first checkpoint; or no change."""
         previous = self.run_state_
         if previous is None and checkpoint is not None:
-            _refuse_to_overwrite_a_run(checkpoint)
+            refuse_to_overwrite_a_run(checkpoint)
         try:
-            state = self._resume_or_start(n_pool, budget, oracle, classes, fingerprint)
-            banked = {} if journal is None else _banked_answers(journal, fingerprint, state)
+            state = self._resume_or_start(n_pool, oracle, classes, fingerprint)
+            banked = {} if journal is None else banked_answers(journal, fingerprint, state)
             if checkpoint is not None:
                 # Proves the folder takes the file and the learner stores safely, before
                 # anyone is asked; then the disk must hold the run's growth too.
                 self.save(checkpoint)
-                _check_free_space(checkpoint, X_pool, budget - state["n_labelled"])
+                check_free_space(checkpoint, X_pool, budget - state.n_labelled)
         except BaseException:
             self.run_state_ = previous
             raise
         return state, banked
 
-    def _make_oracle(self, oracle, n_pool):
-        if callable(oracle):
-            return oracle  # its answers are checked (and an iterator taken one by one) in _ask
-        labels = np.asarray(oracle)
-        if len(labels) != n_pool:
-            raise ValueError(
-                f"oracle has {len(labels)} labels but X_pool has {n_pool} rows; pass the "
-                "labels of every pool row, or a callable oracle(rows, indices)."
-            )
-        return lambda rows, indices: labels[indices]
-
-    def _resume_or_start(self, n_pool, budget, oracle, classes, fingerprint=None):
+    def _resume_or_start(self, n_pool, oracle, classes, fingerprint=None):
         state = self.run_state_
         if state is not None:
-            if state["n_pool"] != n_pool:
+            if state.n_pool != n_pool:
                 raise ValueError(
-                    f"this learner's run was over a pool of {state['n_pool']} rows, not "
+                    f"this learner's run was over a pool of {state.n_pool} rows, not "
                     f"{n_pool}: resume with the same X_pool, or start a new ActiveLearner."
                 )
-            saved = state.get("pool_fingerprint")
+            saved = state.pool_fingerprint
             if saved is not None and fingerprint is not None and saved != fingerprint:
                 raise ValueError(
                     f"this learner's run was over another pool of {n_pool} rows (fingerprint "
@@ -766,170 +465,68 @@ class ActiveLearner:
                 "with a callable oracle and an unfitted estimator, pass every label with "
                 "run(..., classes=[...]): the first answers may not contain them all."
             )
-        self.run_state_ = state = {
-            "n_pool": n_pool,
-            "unlabelled": np.ones(n_pool, dtype=bool),
-            "labelled": [],
-            "labels": [],
-            "pending": [],
-            "n_labelled": 0,
-            "step": 0,
-            "elapsed": 0.0,
-            "classes": None if classes is None else np.asarray(classes),
-            "pool_fingerprint": fingerprint,
-        }
-        return state
+        self.run_state_ = RunState.start(n_pool, classes, fingerprint)
+        return self.run_state_
 
     def _acquire(self, X_pool, state, candidate_size, n_acquire, n_index, requery=False):
-        pool = np.arange(state["n_pool"]) if requery else np.flatnonzero(state["unlabelled"])
+        pool = np.arange(state.n_pool) if requery else np.flatnonzero(state.unlabelled)
         candidates = self.rng_.choice(pool, size=min(candidate_size, len(pool)), replace=False)
         n_acquire = min(n_acquire, len(candidates))
         if not self._is_trained():
             # Nothing to score with yet: the first acquisition is uniform.
             return candidates[:n_acquire]
         picked, _ = self.query(take_rows(X_pool, candidates), n_instances=n_acquire,
-                               **({"n_index": n_index} if _names_parameter(self.query_strategy, "n_index")
-                                  else {}))
+                               **({"n_index": n_index}
+                                  if names_parameter(self.query_strategy, "n_index") else {}))
         return candidates[np.asarray(picked)]
 
     def _is_trained(self):
         return self.y_training is not None or is_fitted(self.estimator)
 
-    def _ask(self, X_pool, state, step, chosen, labels_of, banked, journal):
-        """The labels of ``chosen``: from the journal when it has them, else from the oracle.
-
-        Every answer is checked, then journalled, before the next is taken.
-        Returns the rows asked (the journal's, for a step begun before a
-        crash) and their labels.
-        """
-        if banked is not None and banked["rows"] is not None:
-            chosen = np.asarray(banked["rows"])
-        elif journal is not None:
-            journal.ask(step, chosen)
-        answers = {} if banked is None else dict(banked["answers"])
-        missing = np.asarray([r for r in chosen if int(r) not in answers], dtype=int)
-        if len(missing):
-            known = self._known_classes(state)
-            result = labels_of(take_rows(X_pool, missing), missing)
-            if _is_iterator(result):
-                self._take_answers_one_by_one(result, missing, step, known, journal, answers)
-            else:
-                labels = np.asarray(result)
-                _check_answer_count(labels, missing)
-                for row, label in zip(missing, labels.tolist()):
-                    _check_answer(known, row, label)
-                if journal is not None:
-                    journal.answer(step, missing, labels.tolist())
-                answers.update(zip(missing.tolist(), labels.tolist()))
-        return chosen, np.asarray([answers[int(r)] for r in chosen])
-
-    def _take_answers_one_by_one(self, result, missing, step, known, journal, answers):
-        given = 0
-        try:
-            for row, label in zip(missing.tolist(), result):
-                label = label.item() if isinstance(label, np.generic) else label
-                _check_answer(known, row, label, saved=given)
-                if journal is not None:
-                    journal.answer(step, [row], [label])
-                answers[row] = label
-                given += 1
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        if given < len(missing):
-            raise ValueError(
-                f"the oracle yielded {given} labels for {len(missing)} rows; yield exactly one "
-                "label per requested row. The answers given are saved and will not be asked "
-                "again."
-            )
-
-    def _known_classes(self, state):
-        classes = state["classes"]
-        if classes is None:
-            classes = getattr(self.estimator, "classes_", None)
-        return None if classes is None else set(np.asarray(classes).tolist())
-
-    def _record_labels(self, state, chosen, labels):
-        state["unlabelled"][chosen] = False
-        state["labelled"].extend(int(i) for i in chosen)
-        state["labels"].extend(labels.tolist())
-        state["pending"] = [int(i) for i in chosen]
-        state["n_labelled"] += len(chosen)
-        state["step"] += 1
-
     def _train_on(self, X_pool, state, *, recipe, steps_per_label, n_steps, replay):
-        n_new = len(state["pending"])
-        n_labelled = len(state["labelled"])
-        if recipe == "replay":
-            positions, epochs = self._replay_minibatches(state, steps_per_label), 1
-        elif recipe == "refit":
-            positions, epochs = np.arange(n_labelled), getattr(self.estimator, "max_epochs", 1)
-            self._reinitialise()
-        else:
-            n_old = n_labelled - n_new
-            old = np.arange(n_old)
-            if replay is not None and replay < n_old:
-                old = np.sort(self.rng_.choice(n_old, size=replay, replace=False))
-            positions = np.concatenate([old, np.arange(n_old, n_labelled)]).astype(int)
-            epochs = n_steps
+        positions, epochs = training_rows(self.estimator, state, self.rng_, recipe=recipe,
+                                          steps_per_label=steps_per_label, n_steps=n_steps,
+                                          replay=replay)
         if len(positions):
-            self._partial_fit(take_rows(X_pool, np.asarray(state["labelled"])[positions]),
-                              np.asarray(state["labels"])[positions], epochs, state)
-        X_new = take_rows(X_pool, np.asarray(state["pending"]))
-        y_new = np.asarray(state["labels"])[n_labelled - n_new:]
-        self.X_training, self.y_training = stack_rows(self.X_training, X_new), stack_rows(self.y_training, y_new)
-        state["pending"] = []
-
-    def _replay_minibatches(self, state, steps_per_label):
-        """Rows (positions in the labels) of this step's SGD minibatches, drawn with replacement."""
-        n_labelled, taken = len(state["labelled"]), state.get("sgd_steps", 0)
-        # Steps owed so far, minus steps taken: fractions of a step carry over (but the
-        # first acquisition always trains).
-        owed = int(np.floor(steps_per_label * n_labelled + 1e-9)) - taken
-        n_batches = max(owed, int(taken == 0))
-        state["sgd_steps"] = taken + n_batches
-        batch_size = getattr(self.estimator, "batch_size", None)
-        batch_size = batch_size if isinstance(batch_size, Integral) and batch_size > 0 else 128
-        return self.rng_.integers(n_labelled, size=n_batches * batch_size)
-
-    def _reinitialise(self):
-        if is_fitted(self.estimator) and hasattr(self.estimator, "initialize"):
-            self.estimator.initialize()
-
-    def _partial_fit(self, X_step, y_step, epochs, state):
-        kwargs = {} if state["classes"] is None else {"classes": state["classes"]}
-        if _names_parameter(self.estimator.partial_fit, "n_train"):
-            # A replay sample stands for every label so far: a fixed prior's
-            # weight decay is divided by all of them, not by the sample.
-            kwargs["n_train"] = len(state["labelled"])
-        if _accepts(self.estimator.partial_fit, "epochs"):  # skorch: n epochs in one call
-            self.estimator.partial_fit(X_step, y_step, epochs=epochs, **kwargs)
-        else:
-            for _ in range(epochs):
-                self.estimator.partial_fit(X_step, y_step, **kwargs)
+            # A replay sample stands for every label so far: a fixed prior's weight decay
+            # is divided by all of them, not by the sample.
+            partial_fit(self.estimator, take_rows(X_pool, np.asarray(state.labelled)[positions]),
+                        np.asarray(state.labels)[positions], epochs, classes=state.classes,
+                        n_train=len(state.labelled))
+        n_new = len(state.pending)
+        X_new = take_rows(X_pool, np.asarray(state.pending))
+        y_new = np.asarray(state.labels)[len(state.labelled) - n_new:]
+        self.X_training = stack_rows(self.X_training, X_new)
+        self.y_training = stack_rows(self.y_training, y_new)
+        state.pending = []
 
     def _log_step(self, state, wall_time, X_eval, y_eval, eval_every, final):
-        record = {"step": state["step"], "labels": state["n_labelled"], "wall_time": wall_time}
-        if X_eval is not None and (state["step"] % eval_every == 0 or final):
+        record = {"step": state.step, "labels": state.n_labelled, "wall_time": wall_time}
+        if X_eval is not None and (state.step % eval_every == 0 or final):
             record.update(self.evaluate(X_eval, y_eval))
         self.history_.append(record)
 
-    def evaluate(self, X, y):
+    def evaluate(self, X, y, **kwargs):
         """Accuracy and log-loss of the estimator on ``(X, y)``.
+
+        The same numbers as :func:`skepinet.metrics.evaluate_enn`, which it
+        calls, so a learner's curve and a benchmark agree on one model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+        **kwargs : dict
+            Passed to :func:`~skepinet.metrics.evaluate_enn` (e.g.
+            ``true_proba`` for the joint log-loss).
 
         Returns
         -------
         metrics : dict
-            ``{'accuracy': ..., 'log_loss': ...}``.
+            ``{'accuracy': ..., 'log_loss': ...}`` (and what ``kwargs`` add).
         """
-        proba = np.clip(self.estimator.predict_proba(X), 1e-12, 1)
-        classes = getattr(self.estimator, "classes_", None)
-        predicted = np.asarray(classes)[proba.argmax(axis=1)]
-        return {
-            "accuracy": float(accuracy_score(y, predicted)),
-            "log_loss": float(log_loss(y, proba / proba.sum(1, keepdims=True), labels=classes)),
-        }
+        return evaluate_enn(self.estimator, X, y, **kwargs)
+
 
     # -- persistence ---------------------------------------------------------------
 
@@ -953,20 +550,7 @@ class ActiveLearner:
             strategy or training row cannot be stored without pickling.
         """
         encode = persistence.Encoder()
-        random_state = self.random_state if isinstance(self.random_state, (Integral, type(None))) \
-            else None  # a RandomState object only seeded rng_, which is stored
-        record = {
-            "estimator": persistence.encode_estimator(self.estimator, encode,
-                                                      "ActiveLearner.estimator"),
-            "query_strategy": encode(self.query_strategy, "query_strategy"),
-            "random_state": encode(random_state),
-            "fit_kwargs": encode(self.fit_kwargs, "fit_kwargs"),
-            "X_training": encode(self.X_training, "X_training"),
-            "y_training": encode(self.y_training, "y_training"),
-            "rng": encode(self.rng_.bit_generator.state),
-            "history": encode(list(self.history_)),
-            "run_state": encode(self.run_state_, "run state"),
-        }
+        record = persistence.encode_learner(self, encode)
         persistence.write_archive(path, {"kind": "learner", "learner": record}, encode.tensors)
 
     @classmethod
@@ -1000,16 +584,12 @@ class ActiveLearner:
                 f"{os.fspath(path)} holds a {manifest.get('kind')}, not an {cls.__name__}; load "
                 "it with skepinet.persistence.load_estimator."
             )
-        record = manifest["learner"]
         learner = cls.__new__(cls)  # __init__ would fit on X_training again
-        learner.estimator = persistence.decode_estimator(record["estimator"], decode)
-        learner.query_strategy = decode(record["query_strategy"], "strategy")
-        learner.random_state = decode(record["random_state"])
-        learner.fit_kwargs = decode(record["fit_kwargs"])
-        learner.X_training = decode(record["X_training"])
-        learner.y_training = decode(record["y_training"])
+        values = persistence.decode_learner(manifest["learner"], decode)
         learner.rng_ = np.random.default_rng()
-        learner.rng_.bit_generator.state = decode(record["rng"])
-        learner.history_ = History(decode(record["history"]))
-        learner.run_state_ = decode(record["run_state"])
+        learner.rng_.bit_generator.state = values.pop("rng")
+        learner.history_ = History(values.pop("history"))
+        run_state = values.pop("run_state")
+        learner.run_state_ = None if run_state is None else RunState.from_dict(run_state)
+        vars(learner).update(values)
         return learner

@@ -27,6 +27,7 @@ import os
 import tempfile
 import zipfile
 import zlib
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -39,8 +40,9 @@ from .estimators import BaselineClassifier, DropoutClassifier, EnsembleClassifie
 from .utils import fsync_folder
 
 __all__ = ["CheckpointError", "Decoder", "Encoder", "FORMAT_VERSION", "decode_estimator",
-           "encode_estimator", "load_estimator", "migrate_checkpoint", "read_archive",
-           "read_manifest", "save_estimator", "write_archive"]
+           "decode_learner", "encode_estimator", "encode_learner", "load_estimator",
+           "migrate_checkpoint", "read_archive", "read_manifest", "save_estimator",
+           "write_archive"]
 
 FORMAT = "skepinet-checkpoint"
 FORMAT_VERSION = 1
@@ -281,6 +283,39 @@ def decode_estimator(record, decode):
     return estimator
 
 
+def encode_learner(learner, encode):
+    """An :class:`~skepinet.ActiveLearner` as JSON, its tensors set aside in ``encode.tensors``."""
+    random_state = learner.random_state
+    if not isinstance(random_state, (Integral, type(None))):
+        random_state = None  # a RandomState object only seeded rng_, which is stored
+    state = learner.run_state_
+    return {
+        "estimator": encode_estimator(learner.estimator, encode, "ActiveLearner.estimator"),
+        "query_strategy": encode(learner.query_strategy, "query_strategy"),
+        "random_state": encode(random_state),
+        "fit_kwargs": encode(learner.fit_kwargs, "fit_kwargs"),
+        "X_training": encode(learner.X_training, "X_training"),
+        "y_training": encode(learner.y_training, "y_training"),
+        "rng": encode(learner.rng_.bit_generator.state),
+        "history": encode(list(learner.history_)),
+        "run_state": encode(None if state is None else state.to_dict(), "run state"),
+    }
+
+
+def decode_learner(record, decode):
+    """The values of :func:`encode_learner`'s record, by name.
+
+    ``rng`` is the generator's state, ``history`` a list of records and
+    ``run_state`` a dict (or ``None``); the learner rebuilds its objects.
+    """
+    values = {"estimator": decode_estimator(record["estimator"], decode),
+              "query_strategy": decode(record["query_strategy"], "strategy")}
+    for key in ("random_state", "fit_kwargs", "X_training", "y_training", "rng", "history",
+                "run_state"):
+        values[key] = decode(record[key])
+    return values
+
+
 def _estimator_class(record, decode):
     name = record["class"]
     module, _, qualname = name.partition(":")
@@ -476,10 +511,8 @@ def migrate_checkpoint(old_path, new_path, *, trust_pickle=False):
                          "pass trust_pickle=True only for a file you wrote yourself.")
     import joblib
 
-    from .learner import ActiveLearner
-
     obj = joblib.load(old_path)
-    if isinstance(obj, ActiveLearner):
+    if hasattr(obj, "run_state_") and callable(getattr(obj, "save", None)):  # a learner
         obj.save(new_path)
     else:
         save_estimator(obj, new_path)

@@ -21,6 +21,7 @@ __all__ = [
     "is_integer",
     "n_rows",
     "resolve_device",
+    "row_shape",
     "stack_rows",
     "take_rows",
 ]
@@ -247,3 +248,12 @@ def stack_rows(a, b):
     if isinstance(a, list):
         return a + list(b)
     return np.concatenate([np.asarray(a), np.asarray(b)])
+
+
+def row_shape(X):
+    """Shape of one row of a numeric array or frame; ``None`` for texts, lists and dicts."""
+    shape = getattr(X, "shape", None)
+    dtype = getattr(X, "dtype", None)
+    if shape is None or len(shape) < 2 or (dtype is not None and dtype.kind not in "biuf"):
+        return None
+    return tuple(shape[1:])

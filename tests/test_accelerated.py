@@ -64,7 +64,7 @@ def test_an_accelerated_epinet_drives_the_learner(data, accelerator):
                             variance, random_state=0)
     learner.run(X, y, 30, candidate_size=30, acquisition_size=10, classes=[0, 1],
                 progress=False)
-    assert learner.run_state_["n_labelled"] == 30
+    assert learner.run_state_.n_labelled == 30
     assert learner.predict_proba_joint(X, n_index=4).shape == (4, 300, 2)
 
 

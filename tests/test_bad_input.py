@@ -239,7 +239,7 @@ def snapshot(learner):
     return {"X": np.array(learner.X_training, copy=True), "y": np.array(learner.y_training),
             "history": len(learner.history_), "joint": joint(learner.estimator),
             # A run begun by a call whose answer was refused holds no label: the same.
-            "labelled": [] if state is None else list(state["labelled"]),
+            "labelled": [] if state is None else list(state.labelled),
             "rng": learner.rng_.bit_generator.state}
 
 
@@ -348,7 +348,7 @@ def test_bad_learner_input_is_named_and_the_learner_is_as_it_was(taught, tmp_pat
         call(learner, str(tmp_path))
     assert_same(before, snapshot(learner))
     if learner.run_state_ is not None:  # a bad answer: the run began, no label was recorded
-        assert learner.run_state_["n_labelled"] == 0
+        assert learner.run_state_.n_labelled == 0
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
 
 
@@ -563,7 +563,7 @@ def learner_state(learner):
     return {
         "X_training": copy.deepcopy(learner.X_training),
         "y_training": copy.deepcopy(learner.y_training),
-        "run_state_": copy.deepcopy(learner.run_state_),
+        "run_state_": None if learner.run_state_ is None else learner.run_state_.to_dict(),
         "history_": copy.deepcopy(list(learner.history_)),
         "rng_": copy.deepcopy(learner.rng_.bit_generator.state),
         "predictions": model_outputs(learner.estimator),

@@ -55,7 +55,7 @@ def test_strategies_and_the_learner_on_the_gpu(data, tmp_path):
     learner = ActiveLearner(EpinetClassifier(random_state=0), variance, random_state=0)
     learner.run(X, y, 60, candidate_size=100, acquisition_size=20, classes=[0, 1],
                 checkpoint=tmp_path / "run.skepinet", progress=False)
-    assert learner.run_state_["n_labelled"] == 60
+    assert learner.run_state_.n_labelled == 60
     idx, scores = bald(learner, X, 5, n_index=50, random_state=0)
     assert len(set(idx.tolist())) == 5 and np.all(scores >= 0)
     loaded = ActiveLearner.load(tmp_path / "run.skepinet")

@@ -100,7 +100,7 @@ def _child(folder, config_name, kill):
                 **config["run"])
     state = learner.run_state_
     with open(os.path.join(folder, "result.json"), "w") as f:
-        json.dump({"labelled": state["labelled"], "labels": state["labels"],
+        json.dump({"labelled": state.labelled, "labels": state.labels,
                    "counts": counts}, f)
     np.save(os.path.join(folder, "joint.npy"), learner.predict_proba_joint(X[:50], n_index=8))
 

@@ -96,7 +96,7 @@ def test_the_journal_alone_resumes_a_run_without_asking_again(pool, tmp_path):
     assert len(asked) == len(set(asked)) == 30
     reference = learner()
     reference.run(X, y, 30, **RUN)
-    assert resumed.run_state_["labelled"] == reference.run_state_["labelled"] == asked
+    assert resumed.run_state_.labelled == reference.run_state_.labelled == asked
     np.testing.assert_array_equal(resumed.predict_proba_joint(X, 5),
                                   reference.predict_proba_joint(X, 5))
 
@@ -136,7 +136,7 @@ def test_a_fresh_learner_does_not_overwrite_a_checkpoint_holding_a_run(pool, tmp
     assert checkpoint.read_bytes() == before and fresh.run_state_ is None
     resumed = ActiveLearner.load(checkpoint)
     resumed.run(X, y, 20, checkpoint=checkpoint, **RUN)
-    assert resumed.run_state_["n_labelled"] == 20
+    assert resumed.run_state_.n_labelled == 20
 
 
 def test_a_full_disk_is_found_before_anyone_is_asked(pool, tmp_path, monkeypatch):

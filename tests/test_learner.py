@@ -89,10 +89,10 @@ def test_run_respects_the_budget_and_never_labels_a_row_twice(pool):
     learner = ActiveLearner(epinet(), random_state=0)
     history = learner.run(X, y, budget=47, candidate_size=30, acquisition_size=10,
                           X_eval=X_eval, y_eval=y_eval, eval_every=2, progress=False)
-    labelled = learner.run_state_["labelled"]
+    labelled = learner.run_state_.labelled
     assert len(labelled) == 47 == len(set(labelled))
-    assert learner.run_state_["unlabelled"].sum() == 500 - 47
-    assert not learner.run_state_["unlabelled"][labelled].any()
+    assert learner.run_state_.unlabelled.sum() == 500 - 47
+    assert not learner.run_state_.unlabelled[labelled].any()
     assert [r["labels"] for r in history] == [10, 20, 30, 40, 47]
     assert "accuracy" in history[1] and "accuracy" not in history[0] and "log_loss" in history[-1]
     np.testing.assert_array_equal(learner.y_training, y[labelled])
@@ -140,7 +140,7 @@ def test_run_stops_when_the_pool_is_exhausted(pool):
     X, y, _, _ = pool
     learner = ActiveLearner(epinet(), random_state=0)
     learner.run(X[:25], y[:25], budget=100, candidate_size=10, acquisition_size=10, progress=False)
-    assert sorted(learner.run_state_["labelled"]) == list(range(25))
+    assert sorted(learner.run_state_.labelled) == list(range(25))
 
 
 def test_run_is_reproducible_with_random_state(pool):
@@ -149,7 +149,7 @@ def test_run_is_reproducible_with_random_state(pool):
     def run():
         learner = ActiveLearner(epinet(), strategies.variance, random_state=3)
         learner.run(X, y, budget=40, candidate_size=50, acquisition_size=10, progress=False)
-        return learner.run_state_["labelled"], learner.predict_proba_joint(X_eval, n_index=5)
+        return learner.run_state_.labelled, learner.predict_proba_joint(X_eval, n_index=5)
 
     (labels_a, joint_a), (labels_b, joint_b) = run(), run()
     assert labels_a == labels_b
@@ -162,7 +162,7 @@ def test_prioritised_queries_differ_from_uniform_candidates(pool):
     for strategy in (strategies.variance, strategies.uniform):
         learner = ActiveLearner(epinet(), strategy, random_state=0)
         learner.run(X, y, budget=40, candidate_size=100, acquisition_size=10, progress=False)
-        picked[strategy.__name__] = learner.run_state_["labelled"]
+        picked[strategy.__name__] = learner.run_state_.labelled
     # The first batch is uniform for both (nothing to score with yet); later ones differ.
     assert picked["variance"][:10] == picked["uniform"][:10]
     assert picked["variance"][10:] != picked["uniform"][10:]
@@ -264,7 +264,7 @@ RUN_SCRIPT = textwrap.dedent("""
                 classes=[0, 1], checkpoint=checkpoint, progress=False)
     np.save(checkpoint + ".joint.npy", learner.predict_proba_joint(X, n_index=8))
     with open(checkpoint + ".labelled.json", "w") as f:
-        json.dump(learner.run_state_["labelled"], f)
+        json.dump(learner.run_state_.labelled, f)
 """)
 
 
@@ -312,7 +312,7 @@ def test_save_and_load_round_trip(pool, tmp_path):
     learner.run(X, y, budget=20, progress=False)
     learner.save(tmp_path / "learner.skepinet")
     loaded = ActiveLearner.load(tmp_path / "learner.skepinet")
-    assert loaded.run_state_["labelled"] == learner.run_state_["labelled"]
+    assert loaded.run_state_.labelled == learner.run_state_.labelled
     np.testing.assert_array_equal(loaded.predict_proba(X[:5]), learner.predict_proba(X[:5]))
     with pytest.raises(ValueError, match="pool of 500 rows, not 499"):
         loaded.run(X[:-1], y[:-1], budget=30, progress=False)
@@ -347,7 +347,7 @@ def test_a_pretrained_model_scores_the_first_batch(pool):
         # Already trained, and no X_training given: the model still scores batch one.
         learner = ActiveLearner(copy.deepcopy(fitted), strategy, random_state=0)
         learner.run(X, y, budget=10, candidate_size=100, acquisition_size=10, progress=False)
-        first[strategy.__name__] = learner.run_state_["labelled"]
+        first[strategy.__name__] = learner.run_state_.labelled
     assert first["variance"] != first["uniform"]
 
 
@@ -373,7 +373,7 @@ def test_replay_recipe_takes_sgd_steps_in_proportion_to_labels(pool):
     assert all(rows % 16 == 0 and epochs == 1 for rows, _, epochs in estimator.calls_)
     # Each minibatch stands for every label so far (the fixed prior's weight decay).
     assert [n for _, n, _ in estimator.calls_] == [10, 20, 30, 40, 45]
-    assert learner.run_state_["sgd_steps"] == 22
+    assert learner.run_state_.sgd_steps == 22
 
 
 def test_refit_recipe_starts_afresh_on_every_label_each_step(pool):
@@ -388,7 +388,7 @@ def test_refit_recipe_starts_afresh_on_every_label_each_step(pool):
     assert estimator.module_ is not first  # re-initialised
     assert [(rows, epochs) for rows, _, epochs in estimator.calls_] == [(10, 2), (20, 2), (30, 2)]
     # From scratch means the same fit as a fresh estimator on the same 30 labels.
-    rows = learner.run_state_["labelled"]
+    rows = learner.run_state_.labelled
     fresh = EpinetClassifier(random_state=0, max_epochs=2).fit(X[rows], y[rows])
     np.testing.assert_allclose(estimator.predict_proba(X[:20]), fresh.predict_proba(X[:20]),
                                atol=1e-5)
@@ -407,9 +407,9 @@ def test_requery_asks_again_about_rows_already_labelled(pool):
     learner = ActiveLearner(epinet(), strategies.variance, random_state=0)
     learner.run(X[:20], noisy, budget=100, candidate_size=20, acquisition_size=5, requery=True,
                 classes=[0, 1], progress=False)
-    labelled = learner.run_state_["labelled"]
+    labelled = learner.run_state_.labelled
     assert len(labelled) == 100 and len(set(labelled)) <= 20  # inputs chosen again
-    assert learner.run_state_["labels"] == [label for _, label in answers]
+    assert learner.run_state_.labels == [label for _, label in answers]
     assert len(learner.y_training) == 100
     with pytest.raises(ValueError, match="requery=True asks the oracle again"):
         ActiveLearner(epinet()).run(X, y, budget=10, requery=True, progress=False)
@@ -463,14 +463,14 @@ def test_a_wrong_answer_is_refused_unrecorded_and_the_run_goes_on(pool, tmp_path
         learner.run(X, lambda rows, idx: answer(idx), budget=20, candidate_size=30,
                     acquisition_size=5, checkpoint=checkpoint, progress=False)
     state = learner.run_state_
-    assert state["labelled"] == before["labelled"] and state["labels"] == before["labels"]
-    assert state["n_labelled"] == 10 and not state["pending"]
+    assert state.labelled == before.labelled and state.labels == before.labels
+    assert state.n_labelled == 10 and not state.pending
     # Neither the learner in memory nor its checkpoint is bricked.
     for resumed in (learner, ActiveLearner.load(checkpoint)):
         history = resumed.run(X, lambda rows, idx: y[idx], budget=20, candidate_size=30,
                               acquisition_size=5, progress=False)
         assert history[-1]["labels"] == 20
-        assert all(label in (0, 1) for label in resumed.run_state_["labels"])
+        assert all(label in (0, 1) for label in resumed.run_state_.labels)
 
 
 def test_the_error_names_the_row_and_the_value(pool):
@@ -488,23 +488,9 @@ def test_resuming_over_another_pool_of_the_same_size_is_refused(pool):
     learner.run(X, y, budget=10, candidate_size=30, progress=False)
     with pytest.raises(ValueError, match=r"another pool of 500 rows \(fingerprint [0-9a-f]{16}"):
         learner.run(X[::-1], y[::-1], budget=20, candidate_size=30, progress=False)
-    assert learner.run_state_["n_labelled"] == 10
+    assert learner.run_state_.n_labelled == 10
     learner.run(X.copy(), y, budget=20, candidate_size=30, progress=False)  # same content
-    assert learner.run_state_["n_labelled"] == 20
-
-
-def test_pool_fingerprint_reads_content_in_chunks_and_texts_too():
-    from skepinet.learner import pool_fingerprint
-
-    X = np.random.default_rng(0).normal(size=(1000, 3))
-    assert pool_fingerprint(X) == pool_fingerprint(X, chunk_rows=7)
-    assert pool_fingerprint(X) == pool_fingerprint(pd.DataFrame(X))
-    changed = X.copy()
-    changed[999, 2] += 1e-9
-    assert pool_fingerprint(changed) != pool_fingerprint(X)
-    texts = np.array(["a film", "a play"])
-    assert pool_fingerprint(texts) != pool_fingerprint(texts[::-1])
-    assert pool_fingerprint(["a", "b"]) == pool_fingerprint(np.array(["a", "b"]))
+    assert learner.run_state_.n_labelled == 20
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -81,7 +81,7 @@ def _learner_case(folder, n_labels, repeats):
     journal = path + ".journal.jsonl"
     return _measure(f"MLP epinet learner, {n_labels:,} labels", lambda: learner.save(path),
                     lambda: ActiveLearner.load(path), path, repeats,
-                    labels=learner.run_state_["n_labelled"], run_s=run_s,
+                    labels=learner.run_state_.n_labelled, run_s=run_s,
                     journal_bytes=os.path.getsize(journal))
 
 
