@@ -556,3 +556,17 @@ def test_checkpoints_get_the_users_file_mode(pool, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(tmp_path / "run.skepinet").st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_evaluate_is_the_benchmarks_evaluation_and_agrees_with_sklearn(pool):
+    from sklearn.metrics import log_loss
+
+    from skepinet.metrics import evaluate_enn
+
+    X, y, X_eval, y_eval = pool
+    learner = ActiveLearner(epinet(), X_training=X[:100], y_training=y[:100], random_state=0)
+    metrics = learner.evaluate(X_eval, y_eval)
+    assert metrics == evaluate_enn(learner.estimator, X_eval, y_eval)
+    proba = learner.predict_proba(X_eval)
+    assert metrics["log_loss"] == pytest.approx(log_loss(y_eval, proba), rel=1e-9)
+    assert metrics["accuracy"] == pytest.approx(np.mean(learner.predict(X_eval) == y_eval))
