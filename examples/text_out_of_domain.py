@@ -32,9 +32,10 @@ MODELS = {
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="GLUE folder (default: $GLUE_DIR)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, for a smoke test (overrides the two below)")
     parser.add_argument("--n-train", type=int, default=500, help="SST-2 training sentences")
     parser.add_argument("--n-ood", type=int, default=300, help="RTE premises scored")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     args = parser.parse_args(argv)
     args.data_dir = glue_data_dir(args.data_dir)
     n_train, n_ood, n_dev = (40, 20, 30) if args.quick else (args.n_train, args.n_ood, None)

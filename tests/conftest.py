@@ -26,6 +26,11 @@ def tiny_bert(tmp_path_factory):
 
 
 def sentences(n, seed=0):
+    """``n`` toy sentences, half with a positive word (label 1), half a negative (label 0).
+
+    Tests take it as the ``make_sentences`` fixture; the plain function stays for
+    ``tests/benchmarks``, whose files still import it.
+    """
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 2
     texts = []
@@ -34,3 +39,9 @@ def sentences(n, seed=0):
         words.insert(rng.integers(len(words) + 1), rng.choice(POSITIVE if label else NEGATIVE))
         texts.append(" ".join(words))
     return texts, y
+
+
+@pytest.fixture(scope="session")
+def make_sentences():
+    """A factory of labelled toy sentences: ``make_sentences(n, seed=0)`` gives ``(texts, y)``."""
+    return sentences

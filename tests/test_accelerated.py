@@ -21,8 +21,6 @@ from skepinet.accelerated import (  # noqa: E402
 )
 from skepinet.datasets import make_testbed_classification  # noqa: E402
 
-from conftest import sentences  # noqa: E402
-
 PAIRS = [(AcceleratedEpinetClassifier, EpinetClassifier),
          (AcceleratedDropoutClassifier, DropoutClassifier),
          (AcceleratedEnsembleClassifier, EnsembleClassifier),
@@ -31,7 +29,7 @@ PAIRS = [(AcceleratedEpinetClassifier, EpinetClassifier),
 
 @pytest.fixture(scope="module")
 def data():
-    return make_testbed_classification(300, input_dim=4, random_state=1)
+    return make_testbed_classification(300, n_features=4, random_state=1)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +66,8 @@ def test_an_accelerated_epinet_drives_the_learner(data, accelerator):
     assert learner.predict_proba_joint(X, n_index=4).shape == (4, 300, 2)
 
 
-def test_fine_tuning_a_text_encoder_through_accelerate(tiny_bert, accelerator):
-    texts, y = sentences(32)
+def test_fine_tuning_a_text_encoder_through_accelerate(tiny_bert, make_sentences, accelerator):
+    texts, y = make_sentences(32)
     clf = AcceleratedEpinetClassifier(accelerator=accelerator, backbone="bert",
                                       pretrained=tiny_bert, max_epochs=3, lr=3e-3,
                                       random_state=0).fit(texts, y)

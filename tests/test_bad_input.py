@@ -25,20 +25,9 @@ from skepinet import (
     DropoutClassifier,
     EnsembleClassifier,
     EpinetClassifier,
-    bald,
-    batchbald,
-    coreset,
-    entropy,
-    load_estimator,
-    margin,
-    migrate_checkpoint,
     persistence,
     priorities,
-    save_estimator,
     strategies,
-    uncertain_diverse,
-    uniform,
-    variance,
 )
 from skepinet.datasets import load_glue, make_testbed_classification
 
@@ -187,26 +176,28 @@ def test_predicting_before_fitting_says_so():
 # -- strategies ------------------------------------------------------------------------------
 
 STRATEGY_CASES = [
-    ("n_instances-0", lambda m: variance(m, X, 0), ValueError, r"n_instances must be a positive integer"),
-    ("n_instances-over-pool", lambda m: variance(m, X, 201), ValueError,
+    ("n_instances-0", lambda m: strategies.variance(m, X, 0),
+     ValueError, r"n_instances must be a positive integer"),
+    ("n_instances-over-pool", lambda m: strategies.variance(m, X, 201), ValueError,
      r"n_instances=201 is larger than the pool \(200 rows\)"),
-    ("n_instances-float", lambda m: bald(m, X, 2.5), TypeError,
+    ("n_instances-float", lambda m: strategies.bald(m, X, 2.5), TypeError,
      r"n_instances must be a positive integer, got 2.5"),
-    ("n_index-0", lambda m: bald(m, X, 2, n_index=0), ValueError, r"n_index must be a positive integer"),
-    ("chunk_size-0", lambda m: margin(m, X, 2, chunk_size=0), ValueError,
+    ("n_index-0", lambda m: strategies.bald(m, X, 2, n_index=0),
+     ValueError, r"n_index must be a positive integer"),
+    ("chunk_size-0", lambda m: strategies.margin(m, X, 2, chunk_size=0), ValueError,
      r"chunk_size must be a positive integer, got 0"),
-    ("n_jobs-0", lambda m: entropy(m, X, 2, n_jobs=0), ValueError,
+    ("n_jobs-0", lambda m: strategies.entropy(m, X, 2, n_jobs=0), ValueError,
      r"n_jobs must be a non-zero integer or None, got 0"),
-    ("pool-nan", lambda m: variance(m, X_NAN, 2), ValueError, r"Input X contains NaN"),
-    ("pool-width", lambda m: variance(m, X[:, :3], 2), ValueError, r"X has 3 features"),
-    ("epistemic-without-enn", lambda m: variance(LogisticRegression().fit(X, y), X, 2), TypeError,
-     r"'variance' strategy .* LogisticRegression has no predict_proba_joint"),
-    ("unfitted-model", lambda m: bald(small(), X, 2), NotFittedError, r"not fitted yet"),
+    ("pool-nan", lambda m: strategies.variance(m, X_NAN, 2), ValueError, r"Input X contains NaN"),
+    ("pool-width", lambda m: strategies.variance(m, X[:, :3], 2), ValueError, r"X has 3 features"),
+    ("epistemic-without-enn", lambda m: strategies.variance(LogisticRegression().fit(X, y), X, 2),
+     TypeError, r"'variance' strategy .* LogisticRegression has no predict_proba_joint"),
+    ("unfitted-model", lambda m: strategies.bald(small(), X, 2), NotFittedError, r"not fitted yet"),
     ("batchbald-n_instances-0", lambda m: strategies.batchbald(m, X, 0), ValueError,
      r"n_instances must be a positive integer"),
     ("coreset-over-pool", lambda m: strategies.coreset(m, X, 500), ValueError,
      r"n_instances=500 is larger than the pool"),
-    ("uniform-n_instances-0", lambda m: uniform(m, X, 0), ValueError,
+    ("uniform-n_instances-0", lambda m: strategies.uniform(m, X, 0), ValueError,
      r"n_instances must be a positive integer"),
     ("select_top-over-scores", lambda m: strategies.select_top(np.zeros(3), 4), ValueError,
      r"n_instances=4 is larger than the pool \(3 rows\)"),
@@ -229,7 +220,7 @@ def test_a_bad_query_is_named_and_the_model_is_untouched(fitted, call, error, me
 @pytest.fixture(scope="module")
 def taught(fitted):
     """A learner that has been taught 10 rows."""
-    learner = ActiveLearner(copy.deepcopy(fitted), variance, random_state=0)
+    learner = ActiveLearner(copy.deepcopy(fitted), strategies.variance, random_state=0)
     learner.teach(X[:10], y[:10], only_new=True)
     return learner
 
@@ -404,18 +395,18 @@ def _empty(path):
 
 
 CHECKPOINT_CASES = [
-    ("truncated", _truncate, load_estimator, CheckpointError,
+    ("truncated", _truncate, persistence.load_estimator, CheckpointError,
      r"m.skepinet is not a readable skepinet checkpoint.*truncated or corrupted"),
-    ("random-bytes", _noise, load_estimator, CheckpointError, r"m.skepinet is not a readable"),
-    ("flipped-bytes", _flip, load_estimator, CheckpointError, r"m.skepinet.*(SHA-256|CRC)"),
-    ("empty-file", _empty, load_estimator, CheckpointError, r"m.skepinet is not a readable"),
-    ("a-pickle", _pickle, load_estimator, CheckpointError,
+    ("random-bytes", _noise, persistence.load_estimator, CheckpointError, r"m.skepinet is not a readable"),
+    ("flipped-bytes", _flip, persistence.load_estimator, CheckpointError, r"m.skepinet.*(SHA-256|CRC)"),
+    ("empty-file", _empty, persistence.load_estimator, CheckpointError, r"m.skepinet is not a readable"),
+    ("a-pickle", _pickle, persistence.load_estimator, CheckpointError,
      r"m.skepinet is a pickle.*migrate_checkpoint"),
     ("a-pickle-as-learner", _pickle, ActiveLearner.load, CheckpointError,
      r"m.skepinet is a pickle.*trust_pickle=True"),
     ("estimator-as-learner", lambda path: None, ActiveLearner.load, CheckpointError,
      r"m.skepinet holds a estimator, not an ActiveLearner"),
-    ("missing-file", lambda path: path.unlink(), load_estimator, FileNotFoundError,
+    ("missing-file", lambda path: path.unlink(), persistence.load_estimator, FileNotFoundError,
      r"m.skepinet"),
 ]
 
@@ -425,7 +416,7 @@ CHECKPOINT_CASES = [
 def test_a_bad_checkpoint_is_named_and_left_as_it_is(fitted, tmp_path, damage, load, error,
                                                      message):
     path = tmp_path / "m.skepinet"
-    save_estimator(fitted, path)
+    persistence.save_estimator(fitted, path)
     damage(path)
     data = path.read_bytes() if path.exists() else None
     with pytest.raises(error, match=message):
@@ -436,7 +427,7 @@ def test_a_bad_checkpoint_is_named_and_left_as_it_is(fitted, tmp_path, damage, l
 
 def test_saving_into_a_missing_folder_leaves_nothing(fitted, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no/m.skepinet|no"):
-        save_estimator(fitted, tmp_path / "no" / "m.skepinet")
+        persistence.save_estimator(fitted, tmp_path / "no" / "m.skepinet")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -593,9 +584,9 @@ def fitted_models():
 
 @pytest.fixture(scope="module")
 def learners():
-    running = ActiveLearner(small(), bald, random_state=0)
+    running = ActiveLearner(small(), strategies.bald, random_state=0)
     running.run(X, y, budget=20, **RUN2)  # mid-run: 20 labels, a run state, a history
-    taught = ActiveLearner(small(), bald, X_training=X[:40], y_training=y[:40], random_state=0)
+    taught = ActiveLearner(small(), strategies.bald, X_training=X[:40], y_training=y[:40], random_state=0)
     return {"running": running, "taught": taught}
 
 
@@ -707,13 +698,13 @@ def on_array(function, array, *args, **kwargs):
 
 
 MORE_STRATEGY_CASES = [
-    pytest.param(*on_epinet(uncertain_diverse, X_POOL, 2, priority="nope"), ValueError,
+    pytest.param(*on_epinet(strategies.uncertain_diverse, X_POOL, 2, priority="nope"), ValueError,
                  r"priority='nope' is not known", id="uncertain_diverse-unknown-priority"),
-    pytest.param(*on_epinet(batchbald, X_POOL, 2, n_candidates=1), ValueError,
+    pytest.param(*on_epinet(strategies.batchbald, X_POOL, 2, n_candidates=1), ValueError,
                  r"n_candidates=1 is smaller than n_instances=2", id="batchbald-n_candidates-small"),
-    pytest.param(*on_epinet(batchbald, X_POOL, 2, max_configs=0), ValueError,
+    pytest.param(*on_epinet(strategies.batchbald, X_POOL, 2, max_configs=0), ValueError,
                  r"max_configs must be a positive integer, got 0", id="batchbald-max_configs-0"),
-    pytest.param(*on_epinet(coreset, X_POOL, 2, X_labelled=X[:5, :3]), ValueError,
+    pytest.param(*on_epinet(strategies.coreset, X_POOL, 2, X_labelled=X[:5, :3]), ValueError,
                  r"X has 3 features", id="coreset-X_labelled-wrong-width"),
     pytest.param(*on_array(priorities.bald, np.full((5, 2), 0.5)), ValueError,
                  r"3-D array .*got an array of shape \(5, 2\)", id="priorities-bald-2d-proba"),
@@ -780,11 +771,11 @@ def test_learner_constructor_bad_input(fitted_models, kwargs, error, match):
 
 
 def fresh_learner():
-    return ActiveLearner(small(), bald, random_state=0)
+    return ActiveLearner(small(), strategies.bald, random_state=0)
 
 
 def fresh_fitted_learner():
-    return ActiveLearner(small(), bald, X_training=X[:40], y_training=y[:40], random_state=0)
+    return ActiveLearner(small(), strategies.bald, X_training=X[:40], y_training=y[:40], random_state=0)
 
 
 def bad_journal(tmp_path):
@@ -991,7 +982,7 @@ MORE_CHECKPOINT_CASES = [
     pytest.param(file_of("evil.skepinet", edit_manifest(name_os_system)),
                  lambda p, f, l: ActiveLearner.load(p), CheckpointError,
                  r"evil\.skepinet names os:system as strategy.*trusted=", id="load-untrusted-name"),
-    pytest.param(pickle_file, lambda p, f, l: migrate_checkpoint(p, f / "new.skepinet"),
+    pytest.param(pickle_file, lambda p, f, l: persistence.migrate_checkpoint(p, f / "new.skepinet"),
                  ValueError, r"trust_pickle=True", id="migrate-without-trust_pickle"),
     pytest.param(lambda folder, _: folder, lambda p, f, l: l.save(p), IsADirectoryError,
                  r"Is a directory", id="save-onto-a-folder"),

@@ -21,8 +21,6 @@ from skepinet import (  # noqa: E402
 )
 from skepinet.datasets import make_testbed_classification  # noqa: E402
 
-from conftest import sentences  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def data():
@@ -72,8 +70,8 @@ def test_a_gpu_checkpoint_loads_on_the_gpu_and_keeps_its_predictions(data, tmp_p
                                   clf.predict_proba_joint(X, n_index=8))
 
 
-def test_bf16_fine_tuning_of_a_text_encoder(tiny_bert):
-    texts, y = sentences(64)
+def test_bf16_fine_tuning_of_a_text_encoder(tiny_bert, make_sentences):
+    texts, y = make_sentences(64)
     clf = EpinetClassifier(backbone="bert", pretrained=tiny_bert, max_epochs=5, lr=3e-3,
                            random_state=0).fit(texts, y)
     assert isinstance(clf._autocast(), torch.autocast) and clf.device == "cuda"

@@ -74,7 +74,8 @@ def test_load_glue_names_the_file_and_line_of_invalid_utf8(tmp_path):
 
 def test_old_argument_names_warn_and_give_the_same_draw():
     X, y = make_testbed_classification(50, n_features=4, n_classes=3, random_state=0)
-    with pytest.warns(FutureWarning, match=r"num_classes is deprecated; pass n_classes=3"):
+    with pytest.warns(FutureWarning, match=r"input_dim is deprecated; pass n_features=4"), \
+            pytest.warns(FutureWarning, match=r"num_classes is deprecated; pass n_classes=3"):
         X_old, y_old = make_testbed_classification(50, input_dim=4, num_classes=3, random_state=0)
     np.testing.assert_array_equal(X, X_old)
     np.testing.assert_array_equal(y, y_old)

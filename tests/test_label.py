@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import sentences
 
 from skepinet import cli
 from skepinet.label import create_app, export_command, is_loopback, main
@@ -18,8 +17,8 @@ testclient = pytest.importorskip("starlette.testclient")
 
 
 @pytest.fixture
-def table(tmp_path):
-    texts, y = sentences(30)
+def table(tmp_path, make_sentences):
+    texts, y = make_sentences(30)
     path = tmp_path / "reviews.csv"
     pd.DataFrame({"text": texts, "truth": np.array(["neg", "pos"])[y]}).to_csv(path, index=False)
     return path

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import sentences
 
 from skepinet import ActiveLearner, EpinetClassifier, load_estimator, read_journal
 from skepinet.labelling import (
@@ -23,8 +22,8 @@ N_ROWS = 60
 
 
 @pytest.fixture
-def table(tmp_path):
-    texts, y = sentences(N_ROWS)
+def table(tmp_path, make_sentences):
+    texts, y = make_sentences(N_ROWS)
     path = tmp_path / "reviews.csv"
     pd.DataFrame({"text": texts, "truth": np.array(["neg", "pos"])[y]}).to_csv(path, index=False)
     return path
@@ -329,9 +328,9 @@ def test_every_estimator_trains_in_the_background(open_session, truth, tiny_bert
     assert state["row"]["prediction"]["label"] in ("neg", "pos")
 
 
-def test_sentence_pairs_are_shown_and_trained_on(tmp_path, tiny_bert):
-    premises, y = sentences(12)
-    hypotheses, _ = sentences(12, seed=1)
+def test_sentence_pairs_are_shown_and_trained_on(tmp_path, tiny_bert, make_sentences):
+    premises, y = make_sentences(12)
+    hypotheses, _ = make_sentences(12, seed=1)
     path = tmp_path / "pairs.jsonl"
     pd.DataFrame({"premise": premises, "hypothesis": hypotheses}).to_json(
         path, orient="records", lines=True)

@@ -13,8 +13,7 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
-from skepinet import EpinetClassifier
-from skepinet import strategies
+from skepinet import EpinetClassifier, strategies
 from skepinet.learner import ActiveLearner, History
 
 

@@ -12,10 +12,8 @@ from skorch.callbacks import EpochScoring
 
 from skepinet import (
     ActiveLearner,
-    BaselineClassifier,
     CheckpointError,
     DropoutClassifier,
-    EnsembleClassifier,
     EpinetClassifier,
     load_estimator,
     migrate_checkpoint,
@@ -23,22 +21,24 @@ from skepinet import (
     variance,
 )
 from skepinet.datasets import make_testbed_classification
+from skepinet.estimators import ESTIMATORS
 from skepinet.networks import EpinetNet
 from skepinet.persistence import MANIFEST, TENSORS, read_manifest
 
-from conftest import sentences
 
-ALL = [EpinetClassifier, DropoutClassifier, EnsembleClassifier, BaselineClassifier]
+class WiderEpinet(EpinetNet):
+    """A module class outside skepinet's allow-list (it lives in a test module)."""
 
 
 @pytest.fixture(scope="module")
 def data():
-    return make_testbed_classification(200, input_dim=4, random_state=1)
+    return make_testbed_classification(200, n_features=4, random_state=1)
 
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    return {cls: cls(hidden_sizes=(16,), max_epochs=3, random_state=0).fit(*data) for cls in ALL}
+    return {cls: cls(hidden_sizes=(16,), max_epochs=3, random_state=0).fit(*data)
+            for cls in ESTIMATORS.values()}
 
 
 @pytest.fixture
@@ -48,11 +48,7 @@ def saved(fitted, tmp_path):
     return path
 
 
-class WiderEpinet(EpinetNet):
-    """A module class outside skepinet's allow-list (it lives in a test module)."""
-
-
-@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("cls", ESTIMATORS.values())
 def test_a_loaded_estimator_predicts_and_trains_on_exactly_as_the_saved_one(cls, fitted, data,
                                                                             tmp_path):
     X, y = data
@@ -235,8 +231,8 @@ def test_a_pickled_checkpoint_of_skepinet_0_1_is_refused_then_migrated(fitted, d
 
 
 @pytest.mark.parametrize("freeze", [True, False])
-def test_a_text_estimator_round_trips(tiny_bert, tmp_path, freeze):
-    texts, y = sentences(24)
+def test_a_text_estimator_round_trips(tiny_bert, make_sentences, tmp_path, freeze):
+    texts, y = make_sentences(24)
     estimator = EpinetClassifier(backbone="bert", pretrained=tiny_bert, freeze_encoder=freeze,
                                  max_epochs=2, random_state=0).fit(texts, y)
     save_estimator(estimator, tmp_path / "text.skepinet")

@@ -8,7 +8,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skepinet import BaselineClassifier, EpinetClassifier, priorities, scoring, strategies
+from skepinet import (
+    BaselineClassifier,
+    EpinetClassifier,
+    priorities,
+    scoring,
+    strategies,
+)
 from skepinet.strategies import (
     STRATEGIES,
     bald,

@@ -11,7 +11,6 @@ transformers = pytest.importorskip("transformers")
 
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
-from conftest import sentences  # noqa: E402
 from skepinet import (  # noqa: E402
     ActiveLearner,
     BaselineClassifier,
@@ -21,13 +20,12 @@ from skepinet import (  # noqa: E402
     strategies,
     text,
 )
-
-ALL = [BaselineClassifier, EpinetClassifier, DropoutClassifier, EnsembleClassifier]
+from skepinet.estimators import ESTIMATORS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def data():
-    return sentences(80)
+def data(make_sentences):
+    return make_sentences(80)
 
 
 def bert(cls, tiny_bert, **params):
@@ -45,7 +43,7 @@ class EncoderSpy:
         self.widths.append(args[0].shape[1])
 
 
-@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("cls", ESTIMATORS.values())
 def test_fine_tuned_text_classifiers_make_joint_predictions(cls, tiny_bert, data):
     texts, y = data
     clf = bert(cls, tiny_bert).fit(texts, y)
@@ -170,8 +168,8 @@ def test_bad_text_settings_are_named(tiny_bert, data):
         bert(EpinetClassifier, tiny_bert).fit(data[0], None)
 
 
-def test_strategies_and_learner_work_on_text_pools(tiny_bert):
-    texts, y = sentences(120, seed=1)
+def test_strategies_and_learner_work_on_text_pools(tiny_bert, make_sentences):
+    texts, y = make_sentences(120, seed=1)
     clf = bert(EpinetClassifier, tiny_bert, freeze_encoder=True, max_epochs=5)
     learner = ActiveLearner(clf, strategies.bald, random_state=0)
     history = learner.run(texts, y, budget=30, candidate_size=40, acquisition_size=10,
