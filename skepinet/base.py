@@ -10,71 +10,33 @@ the backbone.
 
 import contextlib
 import numbers
-import warnings
 from types import MappingProxyType
 
 import numpy as np
 import torch
-from skorch import NeuralNet, NeuralNetClassifier
-from skorch.callbacks import EpochScoring
-from skorch.dataset import Dataset, unpack_data
-from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet, NeuralNetClassifier
+from skorch.callbacks import EpochScoring
+from skorch.dataset import unpack_data
+from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
 from torch.nn import functional as F
 
+from .batches import TensorBatches, check_batch_size
 from .callbacks import set_prior_weight_decay
 from .networks import check_layer_widths
+from .prediction import JointPredictionMixin
 from .utils import (
-    DEFAULT_N_INDEX,
     check_non_negative,
     check_positive_int,
-    n_rows,
     resolve_device,
 )
 
-__all__ = ["ENNClassifier", "TensorBatches", "accuracy_on_encoded", "check_batch_size"]
+__all__ = ["ENNClassifier", "accuracy_on_encoded"]
 
 # Components read afresh at every call: changing them needs no re-initialisation.
 _PASSIVE_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
-# Index samples are drawn in blocks of this many (memory for a huge n_index).
-_INDEX_BLOCK = 2 ** 16
-# A pass over a batch holds at least this many index-row pairs before n_index is split.
-_MIN_PAIRS = 2 ** 20
-
-
-def _available_memory():
-    """Bytes of memory available (Linux ``MemAvailable``), or None where unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def _check_fits_in_memory(shape, itemsize=4):
-    needed, available = int(np.prod(shape, dtype=np.float64)) * itemsize, _available_memory()
-    if available is not None and needed > available:
-        raise MemoryError(
-            f"a joint prediction of shape {shape} needs {needed / 2**30:.1f} GiB, but only "
-            f"{available / 2**30:.1f} GiB of memory is available; pass a smaller n_index or "
-            "fewer rows, or use predict_proba or a query strategy, which reduce over the "
-            "index samples batch by batch."
-        )
-
-
-def check_batch_size(batch_size, name="batch_size"):
-    """Raise ValueError unless ``batch_size`` is a positive integer or -1 (all rows)."""
-    if (isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral)
-            or not (batch_size >= 1 or batch_size == -1)):
-        raise ValueError(f"{name} must be a positive integer or -1 (all rows at once), got "
-                         f"{batch_size!r}; e.g. batch_size=64.")
-
-
 def _check_training_settings(lr, max_epochs, batch_size):
     """The optimizer and loop settings, checked before a fitted model is re-initialised."""
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
@@ -118,70 +80,7 @@ def accuracy_on_encoded(net, X, y):
     return float(np.mean(net.predict_proba(X).argmax(axis=1) == to_numpy(y)))
 
 
-def _shared_tensor(array):
-    """A tensor over ``array``'s memory, read-only arrays included (batches are only read)."""
-    if array.flags.writeable:
-        return torch.from_numpy(array)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(array)
-
-
-class TensorBatches:
-    """Batches sliced from in-memory arrays: what ``DataLoader`` over a skorch ``Dataset`` yields.
-
-    ``DataLoader`` fetches each row through ``Dataset.__getitem__`` and stacks
-    them, which costs more than the step itself for a small network. This
-    slices whole batches instead, drawing from torch's global RNG exactly
-    what ``DataLoader`` draws (a base seed, and with ``shuffle=True``
-    ``RandomSampler``'s seed for ``randperm``), so results are identical to
-    the ``DataLoader`` path.
-    """
-
-    _OPTIONS = {"batch_size", "shuffle", "drop_last"}
-
-    def __init__(self, X, y, batch_size, shuffle=False, drop_last=False):
-        self.X, self.y = X, y
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-
-    @classmethod
-    def maybe(cls, net, dataset, training):
-        """The fast iterator for ``dataset``, or None where the general path is needed."""
-        prefix = "iterator_train" if training else "iterator_valid"
-        iterator = net.iterator_train if training else net.iterator_valid
-        kwargs = net.get_params_for(prefix)
-        if (getattr(net, "accelerator", None) is not None  # accelerate prepares DataLoaders
-                or type(dataset) is not Dataset or iterator is not torch.utils.data.DataLoader
-                or not set(kwargs) <= cls._OPTIONS
-                or not isinstance(dataset.X, np.ndarray) or not isinstance(dataset.y, np.ndarray)
-                or dataset.X.dtype.kind != "f" or dataset.y.dtype.kind not in "iu"
-                or len(dataset.X) != len(dataset.y)):
-            return None
-        batch_size = kwargs.get("batch_size", net.batch_size)
-        if batch_size == -1:
-            batch_size = len(dataset)
-        return cls(_shared_tensor(dataset.X), _shared_tensor(dataset.y), batch_size,
-                   bool(kwargs.get("shuffle", False)), bool(kwargs.get("drop_last", False)))
-
-    def __len__(self):
-        n = len(self.X)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def __iter__(self):
-        n = len(self.X)
-        # DataLoader draws a base seed for its workers even with none: so do we, so
-        # the RNG stream (index samples, dropout) after it is the same.
-        torch.empty((), dtype=torch.int64).random_()
-        if self.shuffle:
-            seed = int(torch.empty((), dtype=torch.int64).random_().item())
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            rows = (order[start:start + self.batch_size] if self.shuffle
-                    else slice(start, start + self.batch_size))
-            yield self.X[rows], self.y[rows]
-
-
-class ENNClassifier(NeuralNetClassifier):
+class ENNClassifier(JointPredictionMixin, NeuralNetClassifier):
     """The ENN machinery shared by every skepinet classifier, on numeric inputs.
 
     A skorch classifier whose module maps inputs and epistemic index samples
@@ -660,200 +559,3 @@ class ENNClassifier(NeuralNetClassifier):
         if isinstance(self.criterion_, torch.nn.NLLLoss):
             y_pred = F.log_softmax(y_pred, dim=-1)
         return self.criterion_(y_pred, y_true)
-
-    # -- prediction ------------------------------------------------------------
-
-    def _predict_batch_size(self, n_rows):
-        params = self.get_params_for("iterator_valid")
-        if "batch_size" in params:
-            batch_size = params["batch_size"]
-        elif torch.device(self.device).type == "cuda":
-            batch_size = self.cuda_batch_size
-        else:
-            batch_size = self.batch_size
-        check_batch_size(batch_size, "the prediction batch size (iterator_valid__batch_size, "
-                                      "cuda_batch_size or batch_size)")
-        return max(n_rows, 1) if batch_size == -1 else batch_size
-
-    def _batch(self, X, rows):
-        """A model-ready batch of prepared input (here an array; text mixins add others)."""
-        return torch.tensor(X[rows], device=self.device)
-
-    def _map_batches(self, X, compute):
-        """Yield ``(rows, compute(batch))`` batch by batch over prepared input.
-
-        A batch that runs out of GPU memory is retried at half the size, so
-        the prediction batch can start large enough to fill the GPU.
-        """
-        total = n_rows(X)
-        step, start = self._predict_batch_size(total), 0
-        while start < total:
-            rows = slice(start, min(start + step, total))
-            try:
-                result = compute(self._batch(X, rows))
-            except torch.cuda.OutOfMemoryError:
-                if step == 1:
-                    raise
-                step //= 2
-                torch.cuda.empty_cache()
-                continue
-            yield rows, result
-            start = rows.stop
-
-    def _index_parts(self, n_index, step):
-        """Slices of the ``n_index`` samples, each small enough for one pass over a batch.
-
-        A pass over ``step`` rows holds at most what the batch size allows at
-        the default ``n_index`` (and at least ``_MIN_PAIRS`` index-row pairs),
-        so a huge ``n_index`` is split instead of exhausting memory, while the
-        usual sizes run in one pass. Parts are powers of two, so each lies in
-        one block of ``_INDEX_BLOCK`` samples.
-        """
-        per_pass = max(1, max(step * DEFAULT_N_INDEX, _MIN_PAIRS) // step)
-        if n_index <= min(per_pass, _INDEX_BLOCK):
-            return [slice(0, n_index)]
-        size = min(_INDEX_BLOCK, 1 << (per_pass.bit_length() - 1))
-        return [slice(start, min(start + size, n_index)) for start in range(0, n_index, size)]
-
-    def _evaluation_index(self, part, n_index):
-        """Index samples ``part`` of a call with ``n_index``: the same in every call and batch.
-
-        Up to ``_INDEX_BLOCK`` samples are one draw seeded by ``index_seed_``;
-        beyond, block ``b`` of ``_INDEX_BLOCK`` samples is drawn from seed
-        ``index_seed_ + b``, so memory is bounded by a block.
-        """
-        block = part.start // _INDEX_BLOCK if n_index > _INDEX_BLOCK else 0
-        first = block * _INDEX_BLOCK
-        generator = torch.Generator().manual_seed(self.index_seed_ + block)
-        size = min(n_index - first, _INDEX_BLOCK) if n_index > _INDEX_BLOCK else n_index
-        index = self._network().sample_index(size, generator=generator)
-        return index[part.start - first:part.stop - first].to(self.device)
-
-    def _iter_joint_proba(self, X, n_index):
-        """Yield ``(rows, index_part, proba)``, ``proba`` of shape ``(part, rows, n_classes)``."""
-        self._set_training(False)
-
-        @torch.inference_mode()
-        def joint_proba(batch, index):
-            logits = self.infer(batch, index=index)
-            if logits.stride(0) == 0:  # the same logits for every index sample
-                return torch.softmax(logits[0].float(), dim=-1).expand_as(logits)
-            return torch.softmax(logits.float(), dim=-1)
-
-        # Usually one part: one backbone pass per batch with every index sample.
-        step = max(1, min(self._predict_batch_size(n_rows(X)), n_rows(X)))
-        for part in self._index_parts(n_index, step):
-            index = self._evaluation_index(part, n_index)
-            for rows, proba in self._map_batches(X, lambda batch: joint_proba(batch, index)):
-                yield rows, part, proba
-
-    def predict_proba_joint(self, X, n_index=DEFAULT_N_INDEX):
-        """Class probabilities under ``n_index`` epistemic index samples.
-
-        The same index samples apply to every row (a *joint* prediction) and
-        every call, so the result is deterministic for a fitted estimator.
-        Work is done batch by batch; memory beyond the returned array is
-        bounded by the prediction batch size (a very large ``n_index`` is
-        split into blocks of index samples).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-        n_index : int (default=100)
-            Number of index samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_index, n_samples, n_classes), float32
-            ``proba[a, i]`` is a probability vector over ``classes_``.
-
-        Raises
-        ------
-        MemoryError
-            If the returned array alone would not fit in the memory available.
-        """
-        n_index = check_positive_int(n_index, "n_index")
-        X = self._validate_predict_data(X)
-        shape = (n_index, n_rows(X), len(self.classes_))
-        _check_fits_in_memory(shape)
-        out = np.empty(shape, dtype=np.float32)
-        for rows, part, proba in self._iter_joint_proba(X, n_index):
-            out[part, rows] = proba.cpu().numpy()
-        return out
-
-    def _n_index_predict(self):
-        return check_positive_int(self.n_index_predict, "n_index_predict")
-
-    def predict_proba(self, X):
-        """Marginal class probabilities: the mean of the joint prediction.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes), float64
-            Rows sum to 1 in float64, as scikit-learn's metrics expect.
-        """
-        X = self._validate_predict_data(X)
-        out = np.zeros((n_rows(X), len(self.classes_)), dtype=np.float64)
-        for rows, _, proba in self._iter_joint_proba(X, self._n_index_predict()):
-            out[rows] += proba.sum(dim=0).cpu().numpy()
-        return out / out.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Most probable class label for each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return np.asarray(self.classes_)[proba.argmax(axis=1)]
-
-    def embed(self, X):
-        """The backbone's features (last hidden layer) for each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features_out), float32
-        """
-        X = self._validate_predict_data(X)
-        if self._inputs_are_features():
-            return X
-        self._set_training(False)
-
-        def features(batch):
-            network = self._network()
-            out = network.features(**batch) if isinstance(batch, dict) else network.features(batch)
-            return out.float().cpu().numpy()
-
-        return self._concat_batches(X, features)
-
-    def _inputs_are_features(self):
-        """Whether prepared inputs already are the backbone's features (a frozen encoder's)."""
-        return False
-
-    def _concat_batches(self, X, compute):
-        """``compute(batch)`` (a numpy array) over every batch of ``X``, concatenated.
-
-        One loop for every batched forward pass that returns arrays (the
-        backbone's features, a frozen encoder's): no gradients, autocast as
-        in ``infer``, and the GPU out-of-memory retry of ``_map_batches``.
-        """
-        with torch.inference_mode(), self._autocast():
-            return np.concatenate([chunk for _, chunk in self._map_batches(X, compute)])

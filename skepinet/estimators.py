@@ -17,7 +17,8 @@ import numbers
 import torch
 
 from . import text
-from .base import ENNClassifier, TensorBatches, accuracy_on_encoded
+from .base import ENNClassifier, accuracy_on_encoded
+from .batches import TensorBatches
 from .callbacks import OWN_DECAY
 from .networks import (
     BaselineNet,

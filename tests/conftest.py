@@ -45,3 +45,12 @@ def sentences(n, seed=0):
 def make_sentences():
     """A factory of labelled toy sentences: ``make_sentences(n, seed=0)`` gives ``(texts, y)``."""
     return sentences
+
+
+@pytest.fixture(scope="module")
+def toy_classification():
+    """120 rows of 4 features, 2 classes: the small problem the estimator tests share."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0,
+                               random_state=0)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.datasets import make_blobs, make_classification
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -29,156 +29,13 @@ FAST = dict(max_epochs=15, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y = make_classification(
-        n_samples=120, n_features=4, n_informative=3, n_redundant=0, random_state=0
-    )
-    return X, y
+def data(toy_classification):
+    return toy_classification
 
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    X, y = data
-    return {cls: cls(**FAST).fit(X, y) for cls in ALL}
-
-
-# -- predict_proba_joint ----------------------------------------------------------
-
-
-@pytest.mark.parametrize("cls", ALL)
-def test_joint_prediction_shape_normalisation_and_determinism(cls, fitted, data):
-    X, _ = data
-    clf = fitted[cls]
-    joint = clf.predict_proba_joint(X, n_index=7)
-    assert joint.shape == (7, len(X), 2)
-    assert np.issubdtype(joint.dtype, np.floating)
-    np.testing.assert_allclose(joint.sum(axis=-1), 1.0, atol=1e-6)
-    assert np.all(joint >= 0)
-    np.testing.assert_array_equal(joint, clf.predict_proba_joint(X, n_index=7))
-
-
-@pytest.mark.parametrize("cls", ENNS)
-def test_enn_joint_prediction_varies_along_the_index(cls, fitted, data):
-    joint = fitted[cls].predict_proba_joint(data[0], n_index=20)
-    assert joint.std(axis=0).mean() > 1e-3
-
-
-def test_baseline_joint_prediction_is_constant_along_the_index(fitted, data):
-    clf = fitted[BaselineClassifier]
-    joint = clf.predict_proba_joint(data[0], n_index=5)
-    np.testing.assert_array_equal(joint, np.broadcast_to(joint[:1], joint.shape))
-    np.testing.assert_allclose(joint[0], clf.predict_proba(data[0]), atol=1e-7)
-
-
-@pytest.mark.parametrize("cls", ALL)
-def test_same_index_samples_apply_to_every_row_and_batch(cls, fitted, data):
-    X, _ = data
-    clf = clone(fitted[cls]).set_params(iterator_valid__batch_size=7)
-    clf.fit(X, data[1])
-    small_batches = clf.predict_proba_joint(X, n_index=9)
-    clf.set_params(iterator_valid__batch_size=-1)
-    one_batch = clf.predict_proba_joint(X, n_index=9)
-    np.testing.assert_allclose(small_batches, one_batch, atol=1e-6)
-    # A row's prediction does not depend on which other rows are scored with it.
-    np.testing.assert_allclose(clf.predict_proba_joint(X[::-1], n_index=9)[:, ::-1], one_batch, atol=1e-6)
-    np.testing.assert_allclose(clf.predict_proba_joint(X[5:6], n_index=9), one_batch[:, 5:6], atol=1e-6)
-
-
-@pytest.mark.parametrize("cls", ALL)
-def test_predict_proba_is_the_mean_of_the_joint_prediction(cls, fitted, data):
-    X, _ = data
-    clf = fitted[cls]
-    n_index = getattr(clf, "n_index_predict", 1) if cls is not BaselineClassifier else 1
-    expected = clf.predict_proba_joint(X, n_index=n_index).mean(axis=0)
-    proba = clf.predict_proba(X)
-    np.testing.assert_allclose(proba, expected, atol=1e-6)
-    assert proba.dtype == np.float64
-    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(clf.predict(X), clf.classes_[expected.argmax(axis=1)])
-
-
-@pytest.fixture
-def small_index_blocks(monkeypatch):
-    """Index blocks of 16 samples and passes of 64 index-row pairs: the huge-n_index path, small."""
-    import skepinet.base as base
-
-    monkeypatch.setattr(base, "_INDEX_BLOCK", 16)
-    monkeypatch.setattr(base, "_MIN_PAIRS", 64)
-    monkeypatch.setattr(base, "DEFAULT_N_INDEX", 1)
-
-
-@pytest.mark.parametrize("cls", ALL)
-def test_a_huge_n_index_is_split_into_blocks_consistently(cls, fitted, data, small_index_blocks):
-    X, _ = data
-    clf = clone(fitted[cls]).set_params(iterator_valid__batch_size=8).fit(*data)
-    joint = clf.predict_proba_joint(X[:20], n_index=100)  # 7 blocks, several passes per batch
-    assert joint.shape == (100, 20, 2)
-    np.testing.assert_allclose(joint.sum(axis=-1), 1.0, atol=1e-6)
-    # The same samples whatever the rows scored with them and the batch size.
-    np.testing.assert_allclose(clf.predict_proba_joint(X[3:4], n_index=100), joint[:, 3:4], atol=1e-6)
-    clf.set_params(iterator_valid__batch_size=-1)
-    np.testing.assert_allclose(clf.predict_proba_joint(X[:20], n_index=100), joint, atol=1e-6)
-    if cls is not BaselineClassifier:
-        clf.set_params(n_index_predict=100)
-        np.testing.assert_allclose(clf.predict_proba(X[:20]), joint.mean(axis=0), atol=1e-6)
-        # Blocks are different draws, not one block repeated.
-        assert not np.allclose(joint[:16], joint[16:32])
-
-
-def test_n_index_in_the_millions_runs_in_bounded_memory(fitted, data):
-    joint = fitted[EpinetClassifier].predict_proba_joint(data[0][:1], n_index=10**7)
-    assert joint.shape == (10**7, 1, 2)
-    assert np.isfinite(joint).all()
-    # Ten million draws average to the marginal prediction.
-    np.testing.assert_allclose(joint.mean(axis=0, dtype=np.float64),
-                               fitted[EpinetClassifier].predict_proba(data[0][:1]), atol=0.01)
-
-
-def test_a_joint_prediction_too_big_for_memory_is_refused(fitted, data, monkeypatch):
-    import skepinet.base as base
-
-    monkeypatch.setattr(base, "_available_memory", lambda: 2**30)
-    with pytest.raises(MemoryError, match=r"\(10000000, 120, 2\) needs 8.9 GiB.*1.0 GiB.*n_index"):
-        fitted[EpinetClassifier].predict_proba_joint(data[0], n_index=10**7)
-
-
-class ForwardSpy:
-    """Forward hook recording how a submodule is called."""
-
-    def __init__(self, module):
-        self.rows, self.inference_mode = [], []
-        module.register_forward_hook(self)
-
-    def __call__(self, module, args, output):
-        self.rows.append(args[0].shape[0])
-        self.inference_mode.append(torch.is_inference_mode_enabled())
-
-
-def test_epinet_runs_its_backbone_once_per_batch_under_inference_mode(data):
-    X, y = data
-    clf = EpinetClassifier(**FAST, iterator_valid__batch_size=32).fit(X, y)
-    backbone, epinet = ForwardSpy(clf.module_.base), ForwardSpy(clf.module_.learnable)
-    clf.predict_proba_joint(X, n_index=50)
-    n_batches = -(-len(X) // 32)
-    assert len(backbone.rows) == n_batches  # not n_index * n_batches
-    assert len(epinet.rows) == n_batches  # all index samples in one call
-    assert max(backbone.rows) <= 32  # memory bounded by the batch, not len(X)
-    assert all(backbone.inference_mode)
-
-
-def test_dropout_and_ensemble_batch_their_index_samples(data):
-    X, y = data
-    for cls in (DropoutClassifier, EnsembleClassifier):
-        clf = cls(**FAST, iterator_valid__batch_size=40).fit(X, y)
-        spy = ForwardSpy(clf.module_)
-        clf.predict_proba_joint(X, n_index=30)
-        assert spy.rows == [40, 40, 40] and all(spy.inference_mode)
-
-
-@pytest.mark.parametrize("cls", ALL)
-def test_embed_returns_backbone_features(cls, fitted, data):
-    features = fitted[cls].embed(data[0])
-    assert features.shape[0] == len(data[0]) and features.ndim == 2
+    return {cls: cls(**FAST).fit(*data) for cls in ALL}
 
 
 # -- training ----------------------------------------------------------------------
@@ -585,7 +442,7 @@ def test_cuda_defaults_large_prediction_batches_and_bf16_autocast(data):
                                        "iterator_train__drop_last": True}])
 def test_in_memory_batches_are_the_data_loaders_batches(cls, iterator, data, monkeypatch):
     """The sliced fast path trains exactly as skorch's DataLoader over its Dataset."""
-    from skepinet.base import TensorBatches
+    from skepinet.batches import TensorBatches
 
     X, y = data
     fast = cls(**FAST, **iterator).fit(X, y)
@@ -600,7 +457,7 @@ def test_in_memory_batches_are_the_data_loaders_batches(cls, iterator, data, mon
 
 
 def test_the_fast_path_steps_aside_for_what_it_does_not_handle(data):
-    from skepinet.base import TensorBatches
+    from skepinet.batches import TensorBatches
 
     X, y = data
     X = X.astype(np.float32)
@@ -636,8 +493,9 @@ def test_read_only_arrays_train_without_a_warning_and_alike(data):
 def test_names_that_estimators_pickled_before_the_split_refer_to_still_resolve():
     """Pickles name the validation scorer where it lived: skepinet.estimators."""
     import skepinet.base as base
+    import skepinet.batches as batches
     import skepinet.estimators as estimators
 
     assert estimators._accuracy_on_encoded is base.accuracy_on_encoded
-    assert estimators._TensorBatches is base.TensorBatches
+    assert estimators._TensorBatches is batches.TensorBatches
     assert issubclass(estimators.EpinetClassifier, base.ENNClassifier)

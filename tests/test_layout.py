@@ -13,9 +13,6 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "skepinet"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 MAX_LINES = 600
-# Still too long, to be split next (issue 13): each is a strict xfail, so the test
-# turns red once a module is split and the entry must go.
-OVERSIZE = {"base.py"}
 
 
 def _module_name(path):
@@ -75,10 +72,7 @@ def test_no_module_takes_a_private_name_from_another(path):
     assert private_imports(path) == []
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="not split yet"))
-    if str(p.relative_to(PACKAGE)) in OVERSIZE else p for p in MODULES
-], ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_modules_stay_small(path):
     n_lines = len(path.read_text().splitlines())
     assert n_lines <= MAX_LINES, f"{path.name} has {n_lines} lines; split it by responsibility"

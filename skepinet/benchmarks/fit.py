@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .common import environment, interleaved_times, torch_threads
-from .. import base, estimators
+from .. import batches, estimators
 from ..datasets import make_testbed_classification
+from .common import environment, interleaved_times, torch_threads
 
 __all__ = ["fit_overhead", "format_fit_overhead"]
 
@@ -56,12 +56,12 @@ def _plain_loop(estimator, X, y, epochs, batch_size):
 @contextlib.contextmanager
 def _data_loader_path():
     """Training through skorch's DataLoader and Dataset (the fast path off)."""
-    original = base.TensorBatches.maybe
-    base.TensorBatches.maybe = classmethod(lambda cls, *args: None)
+    original = batches.TensorBatches.maybe
+    batches.TensorBatches.maybe = classmethod(lambda cls, *args: None)
     try:
         yield
     finally:
-        base.TensorBatches.maybe = original
+        batches.TensorBatches.maybe = original
 
 
 def fit_overhead(*, n_rows=2000, epochs=30, batch_size=64, repeats=3, n_threads=1,
