@@ -48,9 +48,18 @@ def make_sentences():
 
 
 @pytest.fixture(scope="module")
-def toy_classification():
+def toy_data():
     """120 rows of 4 features, 2 classes: the small problem the estimator tests share."""
     from sklearn.datasets import make_classification
 
     return make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0,
                                random_state=0)
+
+
+@pytest.fixture(scope="module")
+def toy_fitted(toy_data):
+    """Each skepinet classifier fitted on ``toy_data`` (15 epochs, seed 0)."""
+    from skepinet import BaselineClassifier, DropoutClassifier, EnsembleClassifier, EpinetClassifier
+
+    classes = (BaselineClassifier, EpinetClassifier, DropoutClassifier, EnsembleClassifier)
+    return {cls: cls(max_epochs=15, random_state=0).fit(*toy_data) for cls in classes}

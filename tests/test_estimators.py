@@ -29,13 +29,13 @@ FAST = dict(max_epochs=15, random_state=0)
 
 
 @pytest.fixture(scope="module")
-def data(toy_classification):
-    return toy_classification
+def data(toy_data):
+    return toy_data
 
 
 @pytest.fixture(scope="module")
-def fitted(data):
-    return {cls: cls(**FAST).fit(*data) for cls in ALL}
+def fitted(toy_fitted):
+    return toy_fitted
 
 
 # -- training ----------------------------------------------------------------------

@@ -5,35 +5,20 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from skepinet import (
-    BaselineClassifier,
-    DropoutClassifier,
-    EnsembleClassifier,
-    EpinetClassifier,
-)
+from skepinet import BaselineClassifier, DropoutClassifier, EnsembleClassifier, EpinetClassifier
 
 ENNS = [EpinetClassifier, DropoutClassifier, EnsembleClassifier]
 ALL = [BaselineClassifier, *ENNS]
 FAST = dict(max_epochs=15, random_state=0)
 
 
-@pytest.fixture(scope="module")
-def data(toy_classification):
-    return toy_classification
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    return {cls: cls(**FAST).fit(*data) for cls in ALL}
-
-
 # -- predict_proba_joint ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("cls", ALL)
-def test_joint_prediction_shape_normalisation_and_determinism(cls, fitted, data):
-    X, _ = data
-    clf = fitted[cls]
+def test_joint_prediction_shape_normalisation_and_determinism(cls, toy_fitted, toy_data):
+    X, _ = toy_data
+    clf = toy_fitted[cls]
     joint = clf.predict_proba_joint(X, n_index=7)
     assert joint.shape == (7, len(X), 2)
     assert np.issubdtype(joint.dtype, np.floating)
@@ -43,23 +28,23 @@ def test_joint_prediction_shape_normalisation_and_determinism(cls, fitted, data)
 
 
 @pytest.mark.parametrize("cls", ENNS)
-def test_enn_joint_prediction_varies_along_the_index(cls, fitted, data):
-    joint = fitted[cls].predict_proba_joint(data[0], n_index=20)
+def test_enn_joint_prediction_varies_along_the_index(cls, toy_fitted, toy_data):
+    joint = toy_fitted[cls].predict_proba_joint(toy_data[0], n_index=20)
     assert joint.std(axis=0).mean() > 1e-3
 
 
-def test_baseline_joint_prediction_is_constant_along_the_index(fitted, data):
-    clf = fitted[BaselineClassifier]
-    joint = clf.predict_proba_joint(data[0], n_index=5)
+def test_baseline_joint_prediction_is_constant_along_the_index(toy_fitted, toy_data):
+    clf = toy_fitted[BaselineClassifier]
+    joint = clf.predict_proba_joint(toy_data[0], n_index=5)
     np.testing.assert_array_equal(joint, np.broadcast_to(joint[:1], joint.shape))
-    np.testing.assert_allclose(joint[0], clf.predict_proba(data[0]), atol=1e-7)
+    np.testing.assert_allclose(joint[0], clf.predict_proba(toy_data[0]), atol=1e-7)
 
 
 @pytest.mark.parametrize("cls", ALL)
-def test_same_index_samples_apply_to_every_row_and_batch(cls, fitted, data):
-    X, _ = data
-    clf = clone(fitted[cls]).set_params(iterator_valid__batch_size=7)
-    clf.fit(X, data[1])
+def test_same_index_samples_apply_to_every_row_and_batch(cls, toy_fitted, toy_data):
+    X, _ = toy_data
+    clf = clone(toy_fitted[cls]).set_params(iterator_valid__batch_size=7)
+    clf.fit(X, toy_data[1])
     small_batches = clf.predict_proba_joint(X, n_index=9)
     clf.set_params(iterator_valid__batch_size=-1)
     one_batch = clf.predict_proba_joint(X, n_index=9)
@@ -70,9 +55,9 @@ def test_same_index_samples_apply_to_every_row_and_batch(cls, fitted, data):
 
 
 @pytest.mark.parametrize("cls", ALL)
-def test_predict_proba_is_the_mean_of_the_joint_prediction(cls, fitted, data):
-    X, _ = data
-    clf = fitted[cls]
+def test_predict_proba_is_the_mean_of_the_joint_prediction(cls, toy_fitted, toy_data):
+    X, _ = toy_data
+    clf = toy_fitted[cls]
     n_index = getattr(clf, "n_index_predict", 1) if cls is not BaselineClassifier else 1
     expected = clf.predict_proba_joint(X, n_index=n_index).mean(axis=0)
     proba = clf.predict_proba(X)
@@ -93,9 +78,10 @@ def small_index_blocks(monkeypatch):
 
 
 @pytest.mark.parametrize("cls", ALL)
-def test_a_huge_n_index_is_split_into_blocks_consistently(cls, fitted, data, small_index_blocks):
-    X, _ = data
-    clf = clone(fitted[cls]).set_params(iterator_valid__batch_size=8).fit(*data)
+def test_a_huge_n_index_is_split_into_blocks_consistently(cls, toy_fitted, toy_data,
+                                                          small_index_blocks):
+    X, _ = toy_data
+    clf = clone(toy_fitted[cls]).set_params(iterator_valid__batch_size=8).fit(*toy_data)
     joint = clf.predict_proba_joint(X[:20], n_index=100)  # 7 blocks, several passes per batch
     assert joint.shape == (100, 20, 2)
     np.testing.assert_allclose(joint.sum(axis=-1), 1.0, atol=1e-6)
@@ -110,21 +96,21 @@ def test_a_huge_n_index_is_split_into_blocks_consistently(cls, fitted, data, sma
         assert not np.allclose(joint[:16], joint[16:32])
 
 
-def test_n_index_in_the_millions_runs_in_bounded_memory(fitted, data):
-    joint = fitted[EpinetClassifier].predict_proba_joint(data[0][:1], n_index=10**7)
+def test_n_index_in_the_millions_runs_in_bounded_memory(toy_fitted, toy_data):
+    joint = toy_fitted[EpinetClassifier].predict_proba_joint(toy_data[0][:1], n_index=10**7)
     assert joint.shape == (10**7, 1, 2)
     assert np.isfinite(joint).all()
     # Ten million draws average to the marginal prediction.
-    np.testing.assert_allclose(joint.mean(axis=0, dtype=np.float64),
-                               fitted[EpinetClassifier].predict_proba(data[0][:1]), atol=0.01)
+    marginal = toy_fitted[EpinetClassifier].predict_proba(toy_data[0][:1])
+    np.testing.assert_allclose(joint.mean(axis=0, dtype=np.float64), marginal, atol=0.01)
 
 
-def test_a_joint_prediction_too_big_for_memory_is_refused(fitted, data, monkeypatch):
+def test_a_joint_prediction_too_big_for_memory_is_refused(toy_fitted, toy_data, monkeypatch):
     import skepinet.batches as batches
 
     monkeypatch.setattr(batches, "available_memory", lambda: 2**30)
     with pytest.raises(MemoryError, match=r"\(10000000, 120, 2\) needs 8.9 GiB.*1.0 GiB.*n_index"):
-        fitted[EpinetClassifier].predict_proba_joint(data[0], n_index=10**7)
+        toy_fitted[EpinetClassifier].predict_proba_joint(toy_data[0], n_index=10**7)
 
 
 class ForwardSpy:
@@ -139,8 +125,8 @@ class ForwardSpy:
         self.inference_mode.append(torch.is_inference_mode_enabled())
 
 
-def test_epinet_runs_its_backbone_once_per_batch_under_inference_mode(data):
-    X, y = data
+def test_epinet_runs_its_backbone_once_per_batch_under_inference_mode(toy_data):
+    X, y = toy_data
     clf = EpinetClassifier(**FAST, iterator_valid__batch_size=32).fit(X, y)
     backbone, epinet = ForwardSpy(clf.module_.base), ForwardSpy(clf.module_.learnable)
     clf.predict_proba_joint(X, n_index=50)
@@ -151,8 +137,8 @@ def test_epinet_runs_its_backbone_once_per_batch_under_inference_mode(data):
     assert all(backbone.inference_mode)
 
 
-def test_dropout_and_ensemble_batch_their_index_samples(data):
-    X, y = data
+def test_dropout_and_ensemble_batch_their_index_samples(toy_data):
+    X, y = toy_data
     for cls in (DropoutClassifier, EnsembleClassifier):
         clf = cls(**FAST, iterator_valid__batch_size=40).fit(X, y)
         spy = ForwardSpy(clf.module_)
@@ -161,6 +147,6 @@ def test_dropout_and_ensemble_batch_their_index_samples(data):
 
 
 @pytest.mark.parametrize("cls", ALL)
-def test_embed_returns_backbone_features(cls, fitted, data):
-    features = fitted[cls].embed(data[0])
-    assert features.shape[0] == len(data[0]) and features.ndim == 2
+def test_embed_returns_backbone_features(cls, toy_fitted, toy_data):
+    features = toy_fitted[cls].embed(toy_data[0])
+    assert features.shape[0] == len(toy_data[0]) and features.ndim == 2
