@@ -25,25 +25,22 @@ def tiny_bert(tmp_path_factory):
     return str(path)
 
 
-def sentences(n, seed=0):
-    """``n`` toy sentences, half with a positive word (label 1), half a negative (label 0).
-
-    Tests take it as the ``make_sentences`` fixture; the plain function stays for
-    ``tests/benchmarks``, whose files still import it.
-    """
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 2
-    texts = []
-    for label in y:
-        words = list(rng.choice(FILLER, size=rng.integers(2, 8)))
-        words.insert(rng.integers(len(words) + 1), rng.choice(POSITIVE if label else NEGATIVE))
-        texts.append(" ".join(words))
-    return texts, y
-
-
 @pytest.fixture(scope="session")
 def make_sentences():
-    """A factory of labelled toy sentences: ``make_sentences(n, seed=0)`` gives ``(texts, y)``."""
+    """A factory of labelled toy sentences: ``make_sentences(n, seed=0)`` gives ``(texts, y)``.
+
+    Half the sentences hold a positive word (label 1), half a negative one (label 0).
+    """
+    def sentences(n, seed=0):
+        rng = np.random.default_rng(seed)
+        y = np.arange(n) % 2
+        texts = []
+        for label in y:
+            words = list(rng.choice(FILLER, size=rng.integers(2, 8)))
+            words.insert(rng.integers(len(words) + 1),
+                         rng.choice(POSITIVE if label else NEGATIVE))
+            texts.append(" ".join(words))
+        return texts, y
     return sentences
 
 
@@ -59,7 +56,12 @@ def toy_data():
 @pytest.fixture(scope="module")
 def toy_fitted(toy_data):
     """Each skepinet classifier fitted on ``toy_data`` (15 epochs, seed 0)."""
-    from skepinet import BaselineClassifier, DropoutClassifier, EnsembleClassifier, EpinetClassifier
+    from skepinet import (
+        BaselineClassifier,
+        DropoutClassifier,
+        EnsembleClassifier,
+        EpinetClassifier,
+    )
 
     classes = (BaselineClassifier, EpinetClassifier, DropoutClassifier, EnsembleClassifier)
     return {cls: cls(max_epochs=15, random_state=0).fit(*toy_data) for cls in classes}

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sentences
-
 
 @pytest.fixture(scope="session")
 def real_glue():
@@ -23,14 +21,14 @@ def real_glue():
 
 
 @pytest.fixture
-def make_glue_folder(tmp_path):
+def make_glue_folder(tmp_path, make_sentences):
     """A factory of SST-2 folders of synthetic sentences: ``make_glue_folder(n_train, n_dev)``."""
     def make(n_train=40, n_dev=16):
         root = tmp_path / "glue"
         folder = root / "SST-2"
         folder.mkdir(parents=True)
         for name, n, seed in (("train", n_train, 0), ("dev", n_dev, 1)):
-            texts, labels = sentences(n, seed=seed)
+            texts, labels = make_sentences(n, seed=seed)
             rows = ["sentence\tlabel"] + [f"{t}\t{y}" for t, y in zip(texts, labels)]
             (folder / f"{name}.tsv").write_text("\n".join(rows) + "\n")
         return root

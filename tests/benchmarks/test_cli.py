@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from conftest import sentences
 from skepinet.benchmarks import _cli, agents, glue, testbed
 from skepinet.benchmarks._cli import run
 from skepinet.benchmarks.common import parse_int_list
+
 
 def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch, capsys):
     out = tmp_path / "tb"
@@ -158,12 +158,12 @@ def test_degenerate_testbed_problems_are_redrawn():
         testbed.make_problem(0, n_pool=20, n_test=10, min_class_fraction=0.6)
 
 
-def test_frozen_sentence_pairs_get_sbert_style_features(tmp_path, tiny_bert):
+def test_frozen_sentence_pairs_get_sbert_style_features(tmp_path, tiny_bert, make_sentences):
     folder = tmp_path / "glue" / "RTE"
     folder.mkdir(parents=True)
     for name, n, seed in (("train", 30, 0), ("dev", 10, 1)):
-        first, labels = sentences(n, seed=seed)
-        second, _ = sentences(n, seed=seed + 7)
+        first, labels = make_sentences(n, seed=seed)
+        second, _ = make_sentences(n, seed=seed + 7)
         names = ["entailment" if y else "not_entailment" for y in labels]
         rows = ["index\tsentence1\tsentence2\tlabel"] + [
             f"{i}\t{a}\t{b}\t{y}" for i, (a, b, y) in enumerate(zip(first, second, names))]
