@@ -1,40 +1,16 @@
 """The ``skepinet-bench`` command line (private; see :mod:`skepinet.benchmarks`)."""
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from ..utils import DEFAULT_N_INDEX
 from . import (agents, checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
                strategy_cost, testbed, text_cost)
-from .common import (add_options, options_from_args, parse_float_list, parse_int_list,
-                     resolve_glue_dir, torch_threads, write_result)
+from .common import (add_options, name_list, options_from_args, parse_float_list, parse_int_list,
+                     parse_json, resolve_glue_dir, torch_threads, write_result)
 
 DEFAULT_OUT = Path("benchmark_results")
-
-
-def _name_list(choices):
-    """An argparse type: comma-separated names, each one of ``choices``."""
-    def parse(text):
-        names = [n.strip() for n in str(text).split(",") if n.strip()]
-        bad = [n for n in names if n not in choices]
-        if not names or bad:
-            raise argparse.ArgumentTypeError(
-                f"expected comma-separated names from {', '.join(choices)}, got {text!r}")
-        return names
-    return parse
-
-
-def parse_json(text):
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not JSON ({error}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(
-            f"expected a JSON object like '{{\"lr\": 0.001}}', got {text!r}")
-    return value
 
 
 def _common(parser):
@@ -61,11 +37,11 @@ def build_parser():
 
     p = sub.add_parser("testbed", help="synthetic random-MLP testbed (paper section 3)")
     _common(p)
-    p.add_argument("--protocol", type=_name_list(testbed.PROTOCOLS), default=["pool"],
+    p.add_argument("--protocol", type=name_list(testbed.PROTOCOLS), default=["pool"],
                    help="comma-separated protocols: pool (each row labelled once, pool >> "
                         "budget), requery (the reference's bandit protocol: fixed inputs, labels "
                         "redrawn) (default pool)")
-    p.add_argument("--problem", type=_name_list(testbed.PROBLEMS), default=["standard"],
+    p.add_argument("--problem", type=name_list(testbed.PROBLEMS), default=["standard"],
                    help="comma-separated problems: standard, heteroscedastic (half the inputs "
                         "have coin-flip labels) (default standard)")
     p.add_argument("--seeds", type=parse_int_list, default=None, help="problem seeds (default 0-9)")

@@ -20,7 +20,7 @@ from .. import __version__
 
 __all__ = ["environment", "timed", "interleaved_times", "torch_threads", "write_result",
            "resolve_glue_dir", "parse_int_list", "parse_float_list", "parse_name_list",
-           "option", "add_options", "options_from_args"]
+           "parse_names", "name_list", "parse_json", "option", "add_options", "options_from_args"]
 
 
 def environment(device, load_before):
@@ -165,32 +165,80 @@ def parse_float_list(text):
 
 def parse_name_list(text):
     """``'cls,mean'`` as a list of non-empty names (an argparse type)."""
-    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    names = parse_names(text)
     if not names:
         raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
     return names
 
 
-def option(default, help, type=None):
+def parse_names(text):
+    """``'a,b'`` as a list of names; ``''`` names none (an argparse type, e.g. ``--agents``)."""
+    return [n.strip() for n in str(text).split(",") if n.strip()]
+
+
+def name_list(choices):
+    """An argparse type: comma-separated names, at least one, each one of ``choices``."""
+    def parse(text):
+        names = parse_names(text)
+        bad = [n for n in names if n not in choices]
+        if not names or bad:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated names from {', '.join(choices)}, got {text!r}")
+        return names
+    return parse
+
+
+def parse_json(text):
+    """A JSON object, e.g. ``'{"lr": 0.001}'``, as a dict (an argparse type)."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object like '{{\"lr\": 0.001}}', got {text!r}")
+    return value
+
+
+def option(default, help, type=None, *, choices=None, shown=None, merge=False):
     """A dataclass field that is also a command-line option.
 
     Parameters
     ----------
     default : object
         The field's default (lists are given as tuples, so dataclasses stay
-        hashable and the default cannot be mutated).
+        hashable and the default cannot be mutated; a dict default is copied
+        for each instance).
     help : str
         The option's help, without the default (:func:`add_options` adds it).
     type : callable or None
         The argparse type; ``None`` for flags (bool fields) and plain strings.
+    choices : tuple or None
+        The values allowed, as argparse's ``choices``.
+    shown : str or None
+        How ``--help`` states a ``None`` default: the rule that applies
+        instead (e.g. ``'all'``, or a default that depends on another option).
+    merge : bool
+        For dict options: a value given updates the default's dict (full or
+        ``--quick``) instead of replacing it.
     """
-    return dataclasses.field(default=default, metadata={"help": help, "type": type})
+    metadata = {"help": help, "type": type, "choices": choices, "shown": shown, "merge": merge}
+    if isinstance(default, dict):
+        return dataclasses.field(default_factory=lambda: dict(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def _shown(value):
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
     return "none" if value is None else str(value)
+
+
+def _options(defaults):
+    """The fields of the dataclass ``defaults`` that are command-line options."""
+    return [f for f in dataclasses.fields(defaults) if "help" in f.metadata]
 
 
 def add_options(parser, defaults, skip=()):
@@ -207,25 +255,28 @@ def add_options(parser, defaults, skip=()):
     skip : tuple of str
         Fields the subcommand adds itself (``quick``, ``out``).
     """
-    quick = defaults.quick()
-    for field in dataclasses.fields(defaults):
-        if field.name in skip or "help" not in field.metadata:
+    full, quick = defaults(), defaults.quick()
+    for field in _options(defaults):
+        if field.name in skip:
             continue
         flag = "--" + field.name.replace("_", "-")
-        full, small = field.default, getattr(quick, field.name)
-        shown = f"default {_shown(full)}" + (
-            f"; --quick {_shown(small)}" if small != full else "")
-        if isinstance(full, bool):
-            parser.add_argument(flag, action="store_true", default=None,
-                                help=f"{field.metadata['help']}")
+        value, small, meta = getattr(full, field.name), getattr(quick, field.name), field.metadata
+        default = meta["shown"] if value is None and meta["shown"] else _shown(value)
+        shown = f"default {default}" + (f"; --quick {_shown(small)}" if small != value else "")
+        if isinstance(value, bool):
+            parser.add_argument(flag, action="store_true", default=None, help=meta["help"])
         else:
-            parser.add_argument(flag, type=field.metadata["type"], default=None,
-                                help=f"{field.metadata['help']} ({shown})")
+            parser.add_argument(flag, type=meta["type"], choices=meta["choices"], default=None,
+                                help=f"{meta['help']} ({shown})")
 
 
 def options_from_args(defaults, args):
     """The dataclass ``defaults`` (``quick()`` with ``--quick``) with the options given in ``args``."""
     base = defaults.quick() if getattr(args, "quick", False) else defaults()
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(defaults)
-             if getattr(args, f.name, None) is not None}
+    given = {}
+    for field in _options(defaults):
+        value = getattr(args, field.name, None)
+        if value is not None:
+            merge = field.metadata["merge"]
+            given[field.name] = {**getattr(base, field.name), **value} if merge else value
     return dataclasses.replace(base, **given)
