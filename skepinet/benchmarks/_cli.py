@@ -1,14 +1,15 @@
 """The ``skepinet-bench`` command line (private; see :mod:`skepinet.benchmarks`)."""
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from ..utils import DEFAULT_N_INDEX
-from . import (agents, checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
+from . import (checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
                strategy_cost, testbed, text_cost)
-from .common import (add_options, name_list, options_from_args, parse_float_list, parse_int_list,
-                     parse_json, resolve_glue_dir, torch_threads, write_result)
+from .common import (add_options, options_from_args, parse_int_list, resolve_glue_dir,
+                     torch_threads, write_result)
 
 DEFAULT_OUT = Path("benchmark_results")
 
@@ -37,84 +38,15 @@ def build_parser():
 
     p = sub.add_parser("testbed", help="synthetic random-MLP testbed (paper section 3)")
     _common(p)
-    p.add_argument("--protocol", type=name_list(testbed.PROTOCOLS), default=["pool"],
-                   help="comma-separated protocols: pool (each row labelled once, pool >> "
-                        "budget), requery (the reference's bandit protocol: fixed inputs, labels "
-                        "redrawn) (default pool)")
-    p.add_argument("--problem", type=name_list(testbed.PROBLEMS), default=["standard"],
-                   help="comma-separated problems: standard, heteroscedastic (half the inputs "
-                        "have coin-flip labels) (default standard)")
-    p.add_argument("--seeds", type=parse_int_list, default=None, help="problem seeds (default 0-9)")
-    p.add_argument("--temperatures", type=parse_float_list, default=[0.03, 0.1],
-                   help="label-noise temperatures (default 0.03,0.1)")
-    p.add_argument("--agents", default=None,
-                   help=f"comma-separated agents (default all: {','.join(agents.LOOP_AGENTS)})")
-    p.add_argument("--n-pool", type=int, default=None,
-                   help="pool size (default 10000 for pool, 20 x D inputs for requery)")
-    p.add_argument("--budget", type=int, default=None,
-                   help="labels per run (default 1000 for pool, 2000 for requery)")
-    p.add_argument("--n-test", type=int, default=None, help="test set size (default 5000)")
-    p.add_argument("--input-dim", type=int, default=10, help="input dimension D (default 10)")
-    p.add_argument("--n-points", type=int, default=None, help="evaluations per curve (default 20)")
-    p.add_argument("--fractions", type=parse_float_list, default=[0.5, 1.0],
-                   help="budget fractions for the baseline (default 0.5,1)")
-    p.add_argument("--agent-params", type=parse_json, default=None,
-                   help="JSON overrides of the agents' estimator settings")
-    p.add_argument("--loop-params", type=parse_json, default=None,
-                   help="JSON overrides of ActiveLearner.run settings")
-    p.add_argument("--grid", type=parse_json, default=None,
-                   help="JSON baseline grid (default skepinet.benchmarks.testbed.BASELINE_GRID)")
-    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
-                   help=f"index samples (default {DEFAULT_N_INDEX})")
+    add_options(p, testbed.TestbedDefaults)
 
     p = sub.add_parser("glue", help="GLUE tasks with a MiniLM encoder (paper section 4)")
     _common(p)
-    p.add_argument("--tasks", default=None, help="comma-separated GLUE tasks (default sst2,rte)")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="GLUE folder (default $GLUE_DIR; one of the two is required)")
-    p.add_argument("--mode", choices=["frozen", "finetune"], default="frozen",
-                   help="frozen encoder with cached features (CPU), or full fine-tuning (GPU)")
-    p.add_argument("--seeds", type=parse_int_list, default=None, help="seeds (default 0-2)")
-    p.add_argument("--agents", default=None, help="comma-separated agents (default all)")
-    p.add_argument("--n-pool", type=int, default=None,
-                   help="training rows sampled as the pool (default 2000; 0 = all)")
-    p.add_argument("--n-test", type=int, default=None, help="validation rows (default all)")
-    p.add_argument("--n-points", type=int, default=None, help="evaluations per curve (default 20)")
-    p.add_argument("--fractions", type=parse_float_list, default=[0.1, 0.25, 0.5, 1.0],
-                   help="pool fractions for the baseline (default 0.1,0.25,0.5,1)")
-    p.add_argument("--pretrained", default=None,
-                   help="Hugging Face model name or folder (default: the offline MiniLM)")
-    p.add_argument("--max-length", type=int, default=None,
-                   help="tokens per text (default 128 frozen, 64 finetune)")
-    p.add_argument("--budget", type=int, default=None,
-                   help="labels per run (default the whole pool)")
-    p.add_argument("--agent-params", type=parse_json, default=None)
-    p.add_argument("--loop-params", type=parse_json, default=None)
-    p.add_argument("--grid", type=parse_json, default=None)
-    p.add_argument("--n-index", type=int, default=DEFAULT_N_INDEX,
-                   help=f"index samples (default {DEFAULT_N_INDEX})")
+    add_options(p, glue.GlueDefaults)
 
     p = sub.add_parser("enn", help="ENN quality: KL to the true model, far/near uncertainty")
     _common(p)
-    p.add_argument("--seeds", type=parse_int_list, default=None,
-                   help="problem seeds of the KL sweep (default 0-9)")
-    p.add_argument("--far-near-seeds", type=parse_int_list, default=None,
-                   help="seeds of the far/near experiment (default 0-9)")
-    p.add_argument("--input-dims", type=parse_int_list, default=None,
-                   help="input dimensions D (default 2,10)")
-    p.add_argument("--temperatures", type=parse_float_list, default=None,
-                   help="temperatures T (default 0.01,0.1,0.5)")
-    p.add_argument("--n-trains", type=parse_int_list, default=None,
-                   help="training rows (default 10,100,1000)")
-    p.add_argument("--agents", default=None,
-                   help=f"comma-separated agents (default {','.join(enn.AGENTS)})")
-    p.add_argument("--agent-params", type=parse_json, default=None,
-                   help='JSON {agent: settings} over the tuned ones, e.g. '
-                        '\'{"epinet": {"prior_scale": 2}}\'')
-    p.add_argument("--variants", type=parse_json, default=None,
-                   help='JSON {name: [estimator, settings]} of extra agents, e.g. '
-                        '\'{"epinet-s2": ["epinet", {"prior_scale": 2}]}\'')
-    p.add_argument("--n-index", type=int, default=None, help="index samples (default 1000)")
+    add_options(p, enn.EnnDefaults)
 
     p = _timing_parser(sub, "cost", "time of one acquisition per agent vs a forward pass "
                        "(--measure joint: predict_proba_joint vs predict_proba)")
@@ -185,82 +117,37 @@ def _timing_parser(sub, name, help):
     return p
 
 
-def _fill(args, defaults):
-    for name, value in defaults.items():
-        if getattr(args, name, None) is None:
-            setattr(args, name, value)
+def _out(args, name):
+    """``--out``, else ``benchmark_results/<name>`` (``<name>-quick`` with ``--quick``)."""
+    return args.out or DEFAULT_OUT / (f"{name}-quick" if args.quick else name)
 
 
-def _agent_list(text):
-    """``None`` (all agents) or the named ones; ``''`` names none (baselines only)."""
-    return None if text is None else [a.strip() for a in text.split(",") if a.strip()]
-
-
-def _sweep_options(args, quick):
-    """The settings testbed and GLUE sweeps share, from flags over --quick defaults."""
-    return dict(
-        seeds=args.seeds, agents=_agent_list(args.agents), n_points=args.n_points,
-        fractions=args.fractions,
-        agent_params={**quick.get("agent_params", {}), **(args.agent_params or {})},
-        loop_params={**quick.get("loop_params", {}), **(args.loop_params or {})},
-        grid=args.grid if args.grid is not None else quick.get("grid"),
-        n_index=args.n_index, n_jobs=args.n_jobs, backend=args.backend,
-        scheduler=args.scheduler, progress=not args.no_progress,
-    )
+def _run_sweep(module, run_sweep, out, settings, args):
+    """Run a sweep with the execution flags of ``_common``; print its summary and folder."""
+    summary = run_sweep(out, **settings, n_jobs=args.n_jobs, backend=args.backend,
+                        scheduler=args.scheduler, progress=not args.no_progress)
+    print(module.format_summary(summary))
+    print(f"results in {out}")
+    return summary
 
 
 def run_testbed_command(args):
-    quick = testbed.QUICK if args.quick else {}
-    _fill(args, {"seeds": quick.get("seeds", list(range(10))),
-                 "n_pool": quick.get("n_pool"), "budget": quick.get("budget"),
-                 "n_test": quick.get("n_test", 5000), "n_points": quick.get("n_points", 20),
-                 "out": DEFAULT_OUT / ("testbed-quick" if args.quick else "testbed")})
-    summary = testbed.run_testbed(
-        args.out, protocols=args.protocol, problems=args.problem,
-        temperatures=args.temperatures, n_pool=args.n_pool, budget=args.budget,
-        n_test=args.n_test, input_dim=args.input_dim, **_sweep_options(args, quick))
-    print(testbed.format_summary(summary))
-    print(f"results in {args.out}")
-    return summary
+    settings = dataclasses.asdict(options_from_args(testbed.TestbedDefaults, args))
+    settings["protocols"], settings["problems"] = settings.pop("protocol"), settings.pop("problem")
+    return _run_sweep(testbed, testbed.run_testbed, _out(args, "testbed"), settings, args)
 
 
 def run_glue_command(args):
-    quick = glue.QUICK if args.quick else {}
-    _fill(args, {"seeds": quick.get("seeds", [0, 1, 2]), "n_points": quick.get("n_points", 20),
-                 "out": DEFAULT_OUT / f"glue-{args.mode}{'-quick' if args.quick else ''}"})
-    tasks = quick.get("tasks", ["sst2", "rte"]) if args.tasks is None else [
-        t.strip() for t in args.tasks.split(",") if t.strip()]
-    n_pool = args.n_pool if args.n_pool is not None else quick.get("n_pool", 2000)
-    summary = glue.run_glue(
-        args.out, tasks=tasks, data_dir=resolve_glue_dir(args.data_dir), mode=args.mode, n_pool=n_pool or None,
-        budget=args.budget,
-        n_test=args.n_test if args.n_test is not None else quick.get("n_test"),
-        pretrained=args.pretrained, max_length=args.max_length, **_sweep_options(args, quick))
-    print(glue.format_summary(summary))
-    print(f"results in {args.out}")
-    return summary
+    options = options_from_args(glue.GlueDefaults, args)
+    # --n-pool 0 is the whole training split.
+    settings = dict(dataclasses.asdict(options), data_dir=resolve_glue_dir(options.data_dir),
+                    n_pool=options.n_pool or None)
+    return _run_sweep(glue, glue.run_glue, _out(args, f"glue-{options.mode}"), settings, args)
 
 
 def run_enn_command(args):
-    quick = enn.QUICK if args.quick else {}
-    agents = _agent_list(args.agents)
-    variants = {name: tuple(value) for name, value in (args.variants or {}).items()}
-    bad = [name for name, value in variants.items()
-           if len(value) != 2 or not isinstance(value[1], dict)]
-    if bad:
-        raise ValueError(f"--variants must map names to [estimator, {{settings}}], not {bad}.")
-    out = args.out or DEFAULT_OUT / ("enn-quick" if args.quick else "enn")
-    # Flags given override --quick's settings, which override run_enn's defaults.
-    flags = dict(seeds=args.seeds, far_near_seeds=args.far_near_seeds,
-                 input_dims=args.input_dims, temperatures=args.temperatures,
-                 n_trains=args.n_trains, n_index=args.n_index, agents=agents,
-                 agent_params=args.agent_params, variants=variants or None)
-    settings = {**quick, **{k: v for k, v in flags.items() if v is not None}}
-    summary = enn.run_enn(out, n_jobs=args.n_jobs, backend=args.backend,
-                          scheduler=args.scheduler, progress=not args.no_progress, **settings)
-    print(enn.format_summary(summary))
-    print(f"results in {out}")
-    return summary
+    settings = dataclasses.asdict(options_from_args(enn.EnnDefaults, args))
+    return _run_sweep(enn, enn.run_enn, _out(args, "enn"), settings, args)
 
 
 def run_cost_command(args):

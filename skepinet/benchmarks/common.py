@@ -230,7 +230,12 @@ def option(default, help, type=None, *, choices=None, shown=None, merge=False):
 
 def _shown(value):
     if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
+        if (len(value) > 2 and all(type(v) is int for v in value)
+                and list(value) == list(range(value[0], value[-1] + 1))):
+            return f"{value[0]}-{value[-1]}"  # consecutive ints, as parse_int_list reads them
+        return ",".join(_shown(v) for v in value)
+    if isinstance(value, float):
+        return str(value).removesuffix(".0")
     if isinstance(value, dict):
         return json.dumps(value)
     return "none" if value is None else str(value)

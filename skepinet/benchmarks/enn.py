@@ -21,9 +21,11 @@ Training FLOPs are counted with :class:`torch.utils.flop_counter.FlopCounterMode
 over one training step, times the number of steps.
 """
 
+import argparse
 import copy
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ from ..estimators import ESTIMATORS
 from ..metrics import dyadic_kl, marginal_kl, sample_dyads
 from ..priorities import bald, variance
 from ._sweep import estimator_settings, run_units
+from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
 from .plots import pyplot_or_none, save_figure
 from .report import mean_se, write_csv, write_summary_json
 from .testbed import make_problem
@@ -42,7 +45,8 @@ __all__ = [
     "AGENTS",
     "AGENT_PARAMS",
     "SCHEDULE",
-    "QUICK",
+    "EnnDefaults",
+    "parse_variants",
     "agent_estimator",
     "training_schedule",
     "training_flops",
@@ -77,10 +81,53 @@ AGENT_PARAMS = {agent: {"prior_precision_per_input": 1.0} for agent in AGENTS}
 #: The testbed epinet agent's schedule: 1,000 Adam steps of batch 100 (lr 1e-3).
 SCHEDULE = dict(n_steps=1000, batch_size=100, lr=1e-3)
 
-#: A CI-sized sweep: checks the pipeline, not the numbers.
-QUICK = dict(seeds=[0], input_dims=[2], temperatures=[0.1], n_trains=[20], n_test=200,
-             n_dyads=50, n_index=20, schedule=dict(SCHEDULE, n_steps=20), far_near_seeds=[0],
-             far_near_n_train=60, n_eval=100)
+
+
+def parse_variants(text):
+    """``--variants``: JSON ``{name: [estimator, {settings}]}`` as ``{name: (estimator, settings)}``.
+
+    An argparse type; ``'{}'`` gives ``None`` (no variants).
+    """
+    variants = {name: tuple(value) if isinstance(value, list) else (value,)
+                for name, value in parse_json(text).items()}
+    bad = [name for name, value in variants.items()
+           if len(value) != 2 or not isinstance(value[1], dict)]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"must map names to [estimator, {{settings}}], not {bad}.")
+    return variants or None
+
+
+@dataclass(frozen=True)
+class EnnDefaults:
+    """Settings of ``skepinet-bench enn`` and :func:`run_enn`; :meth:`quick` gives the CI run's."""
+
+    seeds: tuple = option(tuple(range(10)), "problem seeds of the KL sweep", parse_int_list)
+    far_near_seeds: tuple = option(tuple(range(10)), "seeds of the far/near experiment",
+                                   parse_int_list)
+    input_dims: tuple = option((2, 10), "input dimensions D", parse_int_list)
+    temperatures: tuple = option((0.01, 0.1, 0.5), "temperatures T", parse_float_list)
+    n_trains: tuple = option((10, 100, 1000), "training rows", parse_int_list)
+    agents: tuple = option(None, "comma-separated agents", parse_names,
+                           shown="all: " + ",".join(AGENTS))
+    agent_params: dict = option(None, 'JSON {agent: settings} over the tuned ones, e.g. '
+                                '\'{"epinet": {"prior_scale": 2}}\'', parse_json)
+    variants: dict = option(None, 'JSON {name: [estimator, settings]} of extra agents, e.g. '
+                            '\'{"epinet-s2": ["epinet", {"prior_scale": 2}]}\'', parse_variants)
+    n_index: int = option(1000, "index samples", int)
+    # Not options (--quick sets them).
+    n_test: int = 1000
+    n_dyads: int = 1000
+    schedule: dict = None
+    far_near_n_train: int = 500
+    n_eval: int = 2000
+
+    @classmethod
+    def quick(cls):
+        """A CI-sized sweep: checks the pipeline, not the numbers."""
+        return cls(seeds=(0,), input_dims=(2,), temperatures=(0.1,), n_trains=(20,), n_test=200,
+                   n_dyads=50, n_index=20, schedule=dict(SCHEDULE, n_steps=20),
+                   far_near_seeds=(0,), far_near_n_train=60, n_eval=100)
 
 
 def training_schedule(n_train, n_steps=SCHEDULE["n_steps"], batch_size=SCHEDULE["batch_size"]):
@@ -365,25 +412,28 @@ def summarize_enn(results, *, agents, tasks, seeds, far_near_seeds, reference="m
     return {"table": table, "sweep": sweep, "min_n_train": min_n_train}
 
 
-def run_enn(out, *, seeds=range(10), input_dims=(2, 10), temperatures=(0.01, 0.1, 0.5),
-            n_trains=(10, 100, 1000), n_test=1000, agents=None, agent_params=None,
-            far_near_params=None, variants=None, schedule=None, n_index=1000, n_dyads=1000,
-            far_near_seeds=range(10), far_near_n_train=500, n_eval=2000, n_jobs=1,
+def run_enn(out, *, seeds=EnnDefaults.seeds, input_dims=EnnDefaults.input_dims,
+            temperatures=EnnDefaults.temperatures, n_trains=EnnDefaults.n_trains,
+            n_test=EnnDefaults.n_test, agents=None, agent_params=None, far_near_params=None,
+            variants=None, schedule=None, n_index=EnnDefaults.n_index,
+            n_dyads=EnnDefaults.n_dyads, far_near_seeds=EnnDefaults.far_near_seeds,
+            far_near_n_train=EnnDefaults.far_near_n_train, n_eval=EnnDefaults.n_eval, n_jobs=1,
             backend=None, scheduler=None, progress=True):
     """Run (or resume) the ENN-quality sweep and write its results under ``out``.
 
     Writes ``summary.json``, ``table.csv`` (agent x setting), ``sweep.csv``
     (averages and far/near ratios) and, with matplotlib, ``enn_quality.png``.
+    The defaults are :class:`EnnDefaults`' (the command line's).
 
     Parameters
     ----------
     out : path
         Results folder; every run is saved under ``out/units`` as it finishes.
-    seeds : iterable of int (default=range(10))
+    seeds : iterable of int
         Problem seeds of the quality sweep.
     input_dims, temperatures, n_trains : tuples
         The sweep's settings ``(D, T, n_train)``.
-    n_test : int (default=1000)
+    n_test : int
         Test inputs per problem.
     agents : list of str or None (default=None)
         Keys of :data:`AGENTS` (or ``variants``); all of :data:`AGENTS` when
@@ -397,11 +447,11 @@ def run_enn(out, *, seeds=range(10), input_dims=(2, 10), temperatures=(0.01, 0.1
         Extra agents, ``{name: (estimator name, settings)}``, e.g. for tuning.
     schedule : dict or None
         Over :data:`SCHEDULE`.
-    n_index, n_dyads : int (default=1000, 1000)
+    n_index, n_dyads : int
         Index samples and dyadic batches of the joint KL.
-    far_near_seeds : iterable of int (default=range(10))
+    far_near_seeds : iterable of int
         Seeds of the far/near experiment.
-    far_near_n_train, n_eval : int (default=500, 2000)
+    far_near_n_train, n_eval : int
         Its training rows, and its near and far evaluation rows.
     n_jobs : int (default=1)
         joblib workers.

@@ -14,6 +14,7 @@ The agents, Algorithm 1 and the tuned baseline are those of the testbed
 """
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..utils import DEFAULT_N_INDEX
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
 from ._sweep import estimator_settings, run_units
+from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
 from .plots import plot_curves, plot_headline
 from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
                      protocol_table, write_protocol_csv, write_summary)
@@ -32,7 +34,7 @@ from .testbed import (AGENT_PARAMS, LOOP_PARAMS, baseline_labels, make_agent_est
 
 __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode_texts",
            "frozen_features",
-           "make_glue_problem", "run_glue"]
+           "make_glue_problem", "run_glue", "GlueDefaults"]
 
 # Head settings on frozen features (the testbed's agent settings).
 GLUE_AGENT_PARAMS = dict(AGENT_PARAMS)
@@ -54,10 +56,46 @@ FINETUNE_PARAMS = dict(backbone="bert", pooling="mean", max_length=64, encoder_l
 FINETUNE_LOOP_PARAMS = dict(candidate_size=256, acquisition_size=32, recipe="replay",
                             steps_per_label=0.25)
 FINETUNE_BASELINE_GRID = {"encoder_lr": [1e-5, 3e-5], "max_epochs": [1, 2, 3]}
+#: Tokens per text when ``max_length`` is not given, per mode.
+MAX_LENGTH = {"frozen": 128, "finetune": FINETUNE_PARAMS["max_length"]}
 METRICS = ["accuracy", "log_loss"]
-QUICK = dict(n_pool=60, n_test=40, seeds=[0], n_points=2, tasks=["sst2"],
-             loop_params={"acquisition_size": 20},
-             grid={"lr": [1e-3], "weight_decay": [1e-2], "batch_size": [32], "max_epochs": [3]})
+
+
+@dataclass(frozen=True)
+class GlueDefaults:
+    """Settings of ``skepinet-bench glue`` and :func:`run_glue`; :meth:`quick` gives the CI run's."""
+
+    tasks: tuple = option(("sst2", "rte"), "comma-separated GLUE tasks", parse_names)
+    data_dir: Path = option(None, "GLUE folder", Path, shown="$GLUE_DIR; one of the two is required")
+    mode: str = option("frozen", "frozen encoder with cached features (CPU), or full "
+                       "fine-tuning (GPU)", choices=("frozen", "finetune"))
+    seeds: tuple = option((0, 1, 2), "seeds", parse_int_list)
+    agents: tuple = option(None, "comma-separated agents, '' for none (baselines only)",
+                           parse_names, shown="all")
+    n_pool: int = option(2000, "training rows sampled as the pool, 0 = all", int)
+    n_test: int = option(None, "validation rows", int, shown="all")
+    n_points: int = option(20, "evaluations per curve", int)
+    fractions: tuple = option((0.1, 0.25, 0.5, 1.0), "pool fractions for the baseline",
+                              parse_float_list)
+    pretrained: str = option(None, "Hugging Face model name or folder", shown="the offline MiniLM")
+    max_length: int = option(None, "tokens per text", int, shown=f"{MAX_LENGTH['frozen']} "
+                             f"frozen, {MAX_LENGTH['finetune']} finetune")
+    budget: int = option(None, "labels per run", int, shown="the whole pool")
+    agent_params: dict = option({}, "JSON overrides of the mode's agent settings", parse_json,
+                                merge=True)
+    loop_params: dict = option({}, "JSON overrides of the mode's ActiveLearner.run settings "
+                               "(added to --quick's)", parse_json, merge=True)
+    grid: dict = option(None, "JSON baseline grid", parse_json, shown="the mode's, "
+                        "GLUE_BASELINE_GRID or FINETUNE_BASELINE_GRID")
+    n_index: int = option(DEFAULT_N_INDEX, "index samples", int)
+
+    @classmethod
+    def quick(cls):
+        """A CI-sized run: checks the pipeline, not the numbers."""
+        return cls(n_pool=60, n_test=40, seeds=(0,), n_points=2, tasks=("sst2",),
+                   loop_params={"acquisition_size": 20},
+                   grid={"lr": [1e-3], "weight_decay": [1e-2], "batch_size": [32],
+                         "max_epochs": [3]})
 
 
 def _sample_rows(n_rows, n, seed):
@@ -228,47 +266,49 @@ def _load_problem(path):
         return {k: data[k] for k in data.files}
 
 
-def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=range(3),
-             agents=None, n_pool=2000, budget=None, n_test=None, n_points=20,
-             fractions=(0.1, 0.25, 0.5, 1.0), pretrained=None, max_length=None,
-             agent_params=None, loop_params=None, grid=None, n_index=DEFAULT_N_INDEX, n_jobs=1,
-             backend=None, scheduler=None, progress=True):
+def run_glue(out, *, tasks=GlueDefaults.tasks, data_dir=None, mode=GlueDefaults.mode,
+             seeds=GlueDefaults.seeds, agents=None, n_pool=GlueDefaults.n_pool, budget=None,
+             n_test=None, n_points=GlueDefaults.n_points, fractions=GlueDefaults.fractions,
+             pretrained=None, max_length=None, agent_params=None, loop_params=None, grid=None,
+             n_index=GlueDefaults.n_index, n_jobs=1, backend=None, scheduler=None,
+             progress=True):
     """Run (or resume) the GLUE sweep and write its results under ``out``.
+
+    The defaults are :class:`GlueDefaults`' (the command line's).
 
     Parameters
     ----------
     out : path
         Results folder (units, features cache, summary, CSVs, PNGs).
-    tasks : tuple of str (default=('sst2', 'rte'))
+    tasks : tuple of str
         GLUE tasks (any that :func:`skepinet.datasets.load_glue` reads).
     data_dir : path or None
         The GLUE folder.
-    mode : {'frozen', 'finetune'} (default='frozen')
+    mode : {'frozen', 'finetune'}
         Train heads on cached encoder features, or fine-tune the encoder.
-    seeds : iterable of int (default=range(3))
+    seeds : iterable of int
         Seeds of the agents and the baseline (the pool sample is fixed).
     agents : list of str or None
         Names of :data:`~skepinet.benchmarks.agents.LOOP_AGENTS`; all when ``None``.
-    n_pool : int or None (default=2000)
+    n_pool : int or None
         Training rows forming the pool (``None``: all).
     budget : int or None (default=None)
         Labels per run (``None``: the whole pool). The baseline is trained
         on ``fractions`` of it.
     n_test : int or None (default=None)
         Validation rows scored (``None``: all).
-    n_points : int (default=20)
+    n_points : int
         Evaluations per learning curve.
     fractions : tuple of float
         Budget fractions the baseline is trained on.
     pretrained : str or None
         Encoder; the offline MiniLM when ``None``.
     max_length : int or None (default=None)
-        Tokens per text: 128 for frozen features, 64 for fine-tuning (its
-        ``FINETUNE_PARAMS``) when ``None``.
+        Tokens per text; the mode's :data:`MAX_LENGTH` when ``None``.
     agent_params, loop_params, grid : dict or None
         Overrides of the mode's agent settings, loop settings and baseline
         grid.
-    n_index : int (default=DEFAULT_N_INDEX)
+    n_index : int
         Index samples for scoring.
     n_jobs, backend, scheduler, progress
         As for :func:`~skepinet.benchmarks.run_testbed`.
@@ -285,7 +325,7 @@ def run_glue(out, *, tasks=("sst2", "rte"), data_dir=None, mode="frozen", seeds=
         raise ValueError(f"unknown agents {unknown}; choose from {sorted(LOOP_AGENTS)}.")
     out = Path(out)
     if max_length is None:
-        max_length = 128 if mode == "frozen" else FINETUNE_PARAMS["max_length"]
+        max_length = MAX_LENGTH[mode]
     base_params = GLUE_AGENT_PARAMS if mode == "frozen" else {
         **FINETUNE_PARAMS, "max_length": max_length,
         **({"pretrained": pretrained} if pretrained else {})}

@@ -25,6 +25,7 @@ Two protocols (:data:`PROTOCOLS`) and two problems (:data:`PROBLEMS`):
 """
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
 from ._sweep import estimator_settings, run_units
+from .common import name_list, option, parse_float_list, parse_int_list, parse_json, parse_names
 from .agents import AGENTS, LOOP_AGENTS
 from .plots import plot_curves, plot_headline
 from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
@@ -59,6 +61,7 @@ __all__ = [
     "run_agent",
     "run_baseline",
     "run_testbed",
+    "TestbedDefaults",
 ]
 
 PROTOCOLS = ("pool", "requery")
@@ -330,9 +333,43 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
     return records
 
 
-QUICK = dict(n_pool=150, budget=60, n_test=400, n_points=3, seeds=[0, 1],
-             loop_params={"acquisition_size": 20, "candidate_size": 60},
-             grid={"prior_precision": [3.0], "max_epochs": [3, 10], "batch_size": [32]})
+@dataclass(frozen=True)
+class TestbedDefaults:
+    """Settings of ``skepinet-bench testbed`` and :func:`run_testbed`; :meth:`quick` gives the CI run's."""
+
+    protocol: tuple = option(("pool",), "comma-separated protocols: pool (each row labelled "
+                             "once, pool >> budget), requery (the reference's bandit protocol: "
+                             "fixed inputs, labels redrawn)", name_list(PROTOCOLS))
+    problem: tuple = option(("standard",), "comma-separated problems: standard, heteroscedastic "
+                            "(half the inputs have coin-flip labels)", name_list(PROBLEMS))
+    seeds: tuple = option(tuple(range(10)), "problem seeds", parse_int_list)
+    temperatures: tuple = option((0.03, 0.1), "label-noise temperatures", parse_float_list)
+    agents: tuple = option(None, "comma-separated agents, '' for none (baselines only)",
+                           parse_names, shown="all: " + ",".join(LOOP_AGENTS))
+    n_pool: int = option(None, "pool size", int, shown=f"{SIZES['pool']['n_pool']} for pool, "
+                         "20 x D inputs for requery")
+    budget: int = option(None, "labels per run", int, shown=f"{SIZES['pool']['budget']} for "
+                         f"pool, {SIZES['requery']['budget']} for requery")
+    n_test: int = option(5000, "test set size", int)
+    input_dim: int = option(10, "input dimension D", int)
+    n_points: int = option(20, "evaluations per curve", int)
+    fractions: tuple = option((0.5, 1.0), "budget fractions for the baseline", parse_float_list)
+    agent_params: dict = option({}, "JSON overrides of the agents' estimator settings",
+                                parse_json, merge=True)
+    loop_params: dict = option({}, "JSON overrides of ActiveLearner.run settings (added to "
+                               "--quick's)", parse_json, merge=True)
+    grid: dict = option(None, "JSON baseline grid", parse_json,
+                        shown="skepinet.benchmarks.testbed.BASELINE_GRID")
+    n_index: int = option(DEFAULT_N_INDEX, "index samples", int)
+
+    @classmethod
+    def quick(cls):
+        """A CI-sized run: checks the pipeline, not the numbers."""
+        return cls(n_pool=150, budget=60, n_test=400, n_points=3, seeds=(0, 1),
+                   loop_params={"acquisition_size": 20, "candidate_size": 60},
+                   grid={"prior_precision": [3.0], "max_epochs": [3, 10], "batch_size": [32]})
+
+
 METRICS = ["accuracy", "log_loss", "joint_log_loss"]
 REFERENCES = ("epinet:uniform", "epinet:entropy")
 
@@ -441,10 +478,12 @@ def summarize_testbed(results, *, budgets, agents):
             "protocols": protocols, "not_better_at": checks}
 
 
-def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range(10),
-                temperatures=(0.03, 0.1), agents=None, n_pool=None, budget=None, n_test=5000,
-                input_dim=10, n_points=20, fractions=(0.5, 1.0), agent_params=None,
-                loop_params=None, grid=None, n_index=DEFAULT_N_INDEX, n_jobs=1, backend=None,
+def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefaults.problem,
+                seeds=TestbedDefaults.seeds, temperatures=TestbedDefaults.temperatures,
+                agents=None, n_pool=None, budget=None, n_test=TestbedDefaults.n_test,
+                input_dim=TestbedDefaults.input_dim, n_points=TestbedDefaults.n_points,
+                fractions=TestbedDefaults.fractions, agent_params=None, loop_params=None,
+                grid=None, n_index=TestbedDefaults.n_index, n_jobs=1, backend=None,
                 scheduler=None, progress=True):
     """Run (or resume) the testbed sweep and write its results under ``out``.
 
@@ -452,37 +491,37 @@ def run_testbed(out, *, protocols=("pool",), problems=("standard",), seeds=range
     finishes and reused by later calls with the same settings. Writes
     ``summary.json``, ``headline.csv``, ``protocols.csv``, ``curves.csv``
     and, with matplotlib, ``curves_<task>.png`` and ``joint_<task>.png``.
+    The defaults are :class:`TestbedDefaults`' (the command line's).
 
     Parameters
     ----------
     out : path
         Results folder.
-    protocols : tuple of str (default=('pool',))
+    protocols : tuple of str
         Of :data:`PROTOCOLS`: ``'pool'`` (each row labelled once, pool much
         larger than the budget) and ``'requery'`` (the reference code's
         bandit protocol).
-    problems : tuple of str (default=('standard',))
+    problems : tuple of str
         Of :data:`PROBLEMS`: ``'standard'`` and ``'heteroscedastic'``.
-    seeds : iterable of int (default=range(10))
+    seeds : iterable of int
         Problem seeds (each a new generating network).
-    temperatures : tuple of float (default=(0.03, 0.1))
+    temperatures : tuple of float
         Label-noise levels.
     agents : list of str or None (default=None)
         Names of :data:`~skepinet.benchmarks.agents.LOOP_AGENTS`; all when ``None``.
     n_pool, budget : int or None (default=None)
         Pool size and label budget; ``None`` takes the protocol's
-        :data:`SIZES` (pool: 10,000 and 1,000; requery: ``20 * input_dim``
-        inputs and 2,000 labels).
-    n_test, input_dim : int (default=5000, 10)
+        :data:`SIZES` (``None`` there: ``20 * input_dim`` inputs).
+    n_test, input_dim : int
         Test set size and input dimension.
-    n_points : int (default=20)
+    n_points : int
         Evaluation points along each learning curve.
     fractions : tuple of float
         Fractions of the budget the baseline is trained on.
     agent_params, loop_params, grid : dict or None
         Overrides of :data:`AGENT_PARAMS`, :data:`LOOP_PARAMS` (of every
         protocol), and the baseline grid (:data:`BASELINE_GRID`).
-    n_index : int (default=DEFAULT_N_INDEX)
+    n_index : int
         Index samples for scoring and the joint log-loss.
     n_jobs : int (default=1)
         joblib workers across runs.

@@ -24,8 +24,8 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
     assert set(saved["curves"]["pool-T0.1"]) == set(agents.LOOP_AGENTS)
     curve = saved["curves"]["pool-T0.1"]["epinet:variance"]
     # Curves run to the budget, not the pool.
-    assert [r["labels"] for r in curve] == testbed.label_grid(testbed.QUICK["budget"],
-                                                               testbed.QUICK["n_points"])
+    quick = testbed.TestbedDefaults.quick()
+    assert [r["labels"] for r in curve] == testbed.label_grid(quick.budget, quick.n_points)
     assert all(r["n_seeds"] == 2 and r["joint_log_loss"] > r["log_loss"] for r in curve)
     assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(agents.LOOP_AGENTS) + 1)
     assert summary["headline"]["geometric_mean"].keys() == set(agents.LOOP_AGENTS)

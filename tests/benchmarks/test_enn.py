@@ -59,7 +59,7 @@ def test_variants_and_errors(tmp_path, capsys):
     assert "unknown agents ['epinet-s3']" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run(["enn", "--quick", "--out", str(out), "--variants", '{"x": ["epinet"]}'])
-    assert "--variants must map names" in capsys.readouterr().err
+    assert "argument --variants: must map names" in capsys.readouterr().err
 
 
 def test_training_flops_count_the_work_and_leave_the_model_alone():
