@@ -12,17 +12,18 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from .common import environment
+from .common import environment, option
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
 from ..learner import ActiveLearner
 from ..persistence import load_estimator, save_estimator
 from ..strategies import variance
 
-__all__ = ["checkpoint_cost", "format_checkpoint_cost"]
+__all__ = ["CheckpointDefaults", "checkpoint_cost", "format_checkpoint_cost"]
 
 _WORDS = ("good great fine bad awful poor the movie plot was very quite and it really a "
           "story acting film").split()
@@ -85,21 +86,44 @@ def _learner_case(folder, n_labels, repeats):
                     journal_bytes=os.path.getsize(journal))
 
 
-def checkpoint_cost(*, n_labels=10_000, n_train=64, pretrained=None, text=True, repeats=5,
-                    folder=None):
+@dataclass(frozen=True)
+class CheckpointDefaults:
+    """Settings of ``skepinet-bench checkpoint`` and :func:`checkpoint_cost`.
+
+    :meth:`quick` gives the smoke test's.
+    """
+
+    n_labels: int = option(10_000, "labels of the MLP learner's run", int)
+    no_text: bool = option(False, "skip the MiniLM cases")
+    pretrained: str = option(None, "text encoder", shown="MiniLM")
+    repeats: int = option(5, "timed repeats", int)
+    folder: str = option(None, "where files are written", shown="a temporary folder")
+    # Not an option (--quick sets it).
+    n_train: int = 64
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(n_labels=200, repeats=1, n_train=8)
+
+
+def checkpoint_cost(*, n_labels=CheckpointDefaults.n_labels, n_train=CheckpointDefaults.n_train,
+                    pretrained=None, text=True, repeats=CheckpointDefaults.repeats, folder=None):
     """Measure checkpoint size, save and load time (see the module docstring).
+
+    The defaults are :class:`CheckpointDefaults`' (the command line's).
 
     Parameters
     ----------
-    n_labels : int (default=10000)
+    n_labels : int
         Labels of the MLP learner's run.
-    n_train : int (default=64)
+    n_train : int
         Sentences the MiniLM epinets are fitted on (one epoch).
     pretrained : str or None (default=None)
         Hugging Face model name or folder; ``None`` is the offline MiniLM.
     text : bool (default=True)
         Include the MiniLM cases (they need transformers).
-    repeats : int (default=5)
+    repeats : int
         Timed saves and loads per case.
     folder : str or None (default=None)
         Where the files are written; a temporary folder by default (its

@@ -17,19 +17,75 @@ repeats is reported, so load on a shared machine hits all alike.
 
 import importlib.util
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from .common import environment, interleaved_times
+from .common import (environment, interleaved_times, name_list, option, parse_int_list,
+                     resolve_glue_dir)
 from ..datasets import load_glue, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..priorities import bald as bald_priority
 from ..strategies import select_top
 from .agents import AGENTS, COST_AGENTS, TEXT_COST_AGENTS
+from .joint_cost import JointCostDefaults
 
-__all__ = ["acquisition_cost", "peer_mc_dropout_bald", "peer_speedups", "format_cost"]
+__all__ = ["AcquisitionCostDefaults", "acquisition_cost", "peer_mc_dropout_bald", "peer_speedups",
+           "format_cost"]
+
+BACKBONES = ("mlp", "bert")
+#: Candidates scored per backbone, when ``n_candidates`` is not given.
+N_CANDIDATES = {"mlp": 100_000, "bert": 128}
+#: ``--peer`` -> ``use_baal``.
+PEERS = {"auto": None, "baal": True, "loop": False}
+
+
+@dataclass(frozen=True)
+class AcquisitionCostDefaults:
+    """Settings of ``skepinet-bench cost`` (``--measure acquisition``).
+
+    :meth:`quick` gives the smoke test's. ``--n-index`` and ``--repeats``
+    are also the joint measure's (:class:`~skepinet.benchmarks.joint_cost.JointCostDefaults`).
+    """
+
+    backbones: tuple = option(BACKBONES, "comma-separated backbones: mlp, bert or both",
+                              name_list(BACKBONES))
+    n_candidates: int = option(None, "candidates scored", int, shown=", ".join(
+        f"{n} for {backbone}" for backbone, n in N_CANDIDATES.items()))
+    n_index: tuple = option((10, 100), "comma-separated n_index values (--measure joint: "
+                            + ",".join(map(str, JointCostDefaults.n_index)) + ")",
+                            parse_int_list)
+    repeats: int = option(3, f"timed repeats (--measure joint: {JointCostDefaults.repeats}, "
+                          f"--quick {JointCostDefaults.quick().repeats})", int)
+    data_dir: Path = option(None, "GLUE folder, for bert", Path, shown="$GLUE_DIR")
+    pretrained: str = option(None, "encoder for bert", shown="MiniLM")
+    peer: str = option("auto", "MC-dropout BALD implementation: baal if installed (auto), or a "
+                       "K-pass loop", choices=tuple(PEERS))
+    # Not options (--quick sets them): candidates per backbone when --n-candidates is not given
+    # (None: N_CANDIDATES), rows chosen, rows fitted on, the peer's passes.
+    candidates_per_backbone: dict = None
+    n_instances: int = 10
+    n_fit: int = 64
+    peer_n_index: tuple = None
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(n_index=(2,), repeats=1, candidates_per_backbone={"mlp": 2000, "bert": 16},
+                   n_instances=4, n_fit=8, peer_n_index=(2,))
+
+    def arguments(self, backbone):
+        """The keyword arguments of :func:`acquisition_cost` for ``backbone``."""
+        per_backbone = self.candidates_per_backbone or {}
+        return dict(n_candidates=self.n_candidates or per_backbone.get(backbone),
+                    n_index=self.n_index, n_instances=self.n_instances,
+                    peer_n_index=self.peer_n_index, repeats=self.repeats,
+                    data_dir=resolve_glue_dir(self.data_dir) if backbone == "bert" else None,
+                    pretrained=self.pretrained, n_fit=self.n_fit, use_baal=PEERS[self.peer])
+
 
 class _PairInput(nn.Module):
     """MiniLM and a linear head taking one tensor ``(B, 2, L)`` of ids and mask (for baal)."""
@@ -152,10 +208,15 @@ def _candidates(backbone, n_candidates, data_dir, n_fit):
     return list(X[:n_fit]), y[:n_fit], list(X[n_fit:n_fit + n_candidates])
 
 
-def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_index=(10, 100),
-                     peer_n_index=None, repeats=3, batch_size=None, n_fit=64, data_dir=None,
-                     pretrained=None, max_length=64, use_baal=None):
+def acquisition_cost(backbone="mlp", *, n_candidates=None,
+                     n_instances=AcquisitionCostDefaults.n_instances,
+                     n_index=AcquisitionCostDefaults.n_index, peer_n_index=None,
+                     repeats=AcquisitionCostDefaults.repeats, batch_size=None,
+                     n_fit=AcquisitionCostDefaults.n_fit, data_dir=None, pretrained=None,
+                     max_length=64, use_baal=None):
     """Time one acquisition per agent, as a ratio to the baseline's forward pass.
+
+    The defaults are :class:`AcquisitionCostDefaults`' (the command line's).
 
     Parameters
     ----------
@@ -163,20 +224,20 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
         MLP on 10-dimensional testbed inputs, or MiniLM (fine-tuning mode:
         the encoder runs at every scoring) on SST-2 sentences.
     n_candidates : int or None
-        Candidates scored (N); default 100,000 (MLP) or 128 (MiniLM).
-    n_instances : int (default=10)
+        Candidates scored (N); ``None``: the backbone's :data:`N_CANDIDATES`.
+    n_instances : int
         Rows chosen (n).
-    n_index : tuple of int (default=(10, 100))
+    n_index : tuple of int
         Index samples of the agents.
     peer_n_index : tuple of int or None (default=None)
         Stochastic passes of the MC-dropout peer and of whole-encoder MC
         dropout (one encoder pass each): ``n_index`` for the MLP, ``(10,)``
         for MiniLM (100 passes over MiniLM take minutes on a CPU).
-    repeats : int (default=3)
+    repeats : int
         Timed repeats; the minimum is reported.
     batch_size : int or None
         Prediction batch size; default 1024 (MLP) or 32 (MiniLM).
-    n_fit : int (default=64)
+    n_fit : int
         Rows each estimator is fitted on (1 epoch; cost does not depend on
         how well it is trained).
     data_dir : path or None
@@ -196,7 +257,7 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None, n_instances=10, n_ind
         ``seconds``, ``ratio_to_forward``, ``all_seconds``).
     """
     load_before = os.getloadavg()
-    n_candidates = n_candidates or (100_000 if backbone == "mlp" else 128)
+    n_candidates = n_candidates or N_CANDIDATES["mlp" if backbone == "mlp" else "bert"]
     if peer_n_index is None:
         peer_n_index = tuple(n_index) if backbone == "mlp" else (10,)
     batch_size = batch_size or (1024 if backbone == "mlp" else 32)

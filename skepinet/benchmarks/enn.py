@@ -84,9 +84,9 @@ SCHEDULE = dict(n_steps=1000, batch_size=100, lr=1e-3)
 
 
 def parse_variants(text):
-    """``--variants``: JSON ``{name: [estimator, {settings}]}`` as ``{name: (estimator, settings)}``.
+    """``--variants`` (an argparse type): JSON ``{name: [estimator, {settings}]}``.
 
-    An argparse type; ``'{}'`` gives ``None`` (no variants).
+    Returns ``{name: (estimator, settings)}``, or ``None`` for ``'{}'`` (no variants).
     """
     variants = {name: tuple(value) if isinstance(value, list) else (value,)
                 for name, value in parse_json(text).items()}
@@ -100,7 +100,10 @@ def parse_variants(text):
 
 @dataclass(frozen=True)
 class EnnDefaults:
-    """Settings of ``skepinet-bench enn`` and :func:`run_enn`; :meth:`quick` gives the CI run's."""
+    """Settings of ``skepinet-bench enn`` and :func:`run_enn`.
+
+    :meth:`quick` gives the CI run's.
+    """
 
     seeds: tuple = option(tuple(range(10)), "problem seeds of the KL sweep", parse_int_list)
     far_near_seeds: tuple = option(tuple(range(10)), "seeds of the far/near experiment",

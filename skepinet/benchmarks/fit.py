@@ -12,6 +12,7 @@ the ratios to the plain loop are the figures.
 
 import contextlib
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,9 +20,9 @@ import torch.nn.functional as F
 
 from .. import batches, estimators
 from ..datasets import make_testbed_classification
-from .common import environment, interleaved_times, torch_threads
+from .common import environment, interleaved_times, option, torch_threads
 
-__all__ = ["fit_overhead", "format_fit_overhead"]
+__all__ = ["FitDefaults", "fit_overhead", "format_fit_overhead"]
 
 CLASSES = {"baseline": estimators.BaselineClassifier, "epinet": estimators.EpinetClassifier}
 
@@ -64,17 +65,38 @@ def _data_loader_path():
         batches.TensorBatches.maybe = original
 
 
-def fit_overhead(*, n_rows=2000, epochs=30, batch_size=64, repeats=3, n_threads=1,
+@dataclass(frozen=True)
+class FitDefaults:
+    """Settings of ``skepinet-bench fit`` and :func:`fit_overhead`.
+
+    :meth:`quick` gives the smoke test's.
+    """
+
+    n_rows: int = option(2000, "training rows", int)
+    epochs: int = option(30, "epochs", int)
+    batch_size: int = option(64, "batch size", int)
+    repeats: int = option(3, "timed repeats", int)
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(n_rows=200, epochs=2, repeats=1)
+
+
+def fit_overhead(*, n_rows=FitDefaults.n_rows, epochs=FitDefaults.epochs,
+                 batch_size=FitDefaults.batch_size, repeats=FitDefaults.repeats, n_threads=1,
                  models=("baseline", "epinet")):
     """Time ``fit`` against a plain loop (see the module docstring).
 
+    The defaults are :class:`FitDefaults`' (the command line's).
+
     Parameters
     ----------
-    n_rows : int (default=2000)
+    n_rows : int
         Testbed training rows (D = 10).
-    epochs : int (default=30)
-    batch_size : int (default=64)
-    repeats : int (default=3)
+    epochs : int
+    batch_size : int
+    repeats : int
         Interleaved timings per call; the minimum is reported.
     n_threads : int or None (default=1)
         torch threads while timing.

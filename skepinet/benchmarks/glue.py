@@ -63,10 +63,14 @@ METRICS = ["accuracy", "log_loss"]
 
 @dataclass(frozen=True)
 class GlueDefaults:
-    """Settings of ``skepinet-bench glue`` and :func:`run_glue`; :meth:`quick` gives the CI run's."""
+    """Settings of ``skepinet-bench glue`` and :func:`run_glue`.
+
+    :meth:`quick` gives the CI run's.
+    """
 
     tasks: tuple = option(("sst2", "rte"), "comma-separated GLUE tasks", parse_names)
-    data_dir: Path = option(None, "GLUE folder", Path, shown="$GLUE_DIR; one of the two is required")
+    data_dir: Path = option(None, "GLUE folder", Path,
+                            shown="$GLUE_DIR; one of the two is required")
     mode: str = option("frozen", "frozen encoder with cached features (CPU), or full "
                        "fine-tuning (GPU)", choices=("frozen", "finetune"))
     seeds: tuple = option((0, 1, 2), "seeds", parse_int_list)

@@ -21,13 +21,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .common import environment
+from .common import environment, option
 
 __all__ = [
     "CHROMIUM_FLAGS",
+    "LabelDefaults",
     "LabelServer",
     "answer_on_page",
     "find_chromium",
@@ -170,16 +173,40 @@ def _summary(times):
             "max_ms": float(max(times)) if times else None}
 
 
-def label_latency(data_dir, *, n_answers=100, n_rows=2000, retrain_every=10, candidates=256,
+@dataclass(frozen=True)
+class LabelDefaults:
+    """Settings of ``skepinet-bench label`` and :func:`label_latency`.
+
+    :meth:`quick` gives the smoke test's.
+    """
+
+    data_dir: Path = option(None, "GLUE folder with SST-2", Path,
+                            shown="$GLUE_DIR; one of the two is required")
+    answers: int = option(100, "answers given", int)
+    rows: int = option(2000, "rows of the labelled file", int)
+    retrain_every: int = option(10, "answers per refit", int)
+    candidates: int = option(256, "rows scored per refit", int)
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(answers=15, rows=200)
+
+
+def label_latency(data_dir, *, n_answers=LabelDefaults.answers, n_rows=LabelDefaults.rows,
+                  retrain_every=LabelDefaults.retrain_every, candidates=LabelDefaults.candidates,
                   folder=None, playwright=None):
     """Answer ``n_answers`` SST-2 rows through the page; time answer -> next row shown.
+
+    The defaults are :class:`LabelDefaults`' (the command line's ``--answers``,
+    ``--rows``, ``--retrain-every`` and ``--candidates``).
 
     Parameters
     ----------
     data_dir : str or path
         GLUE folder holding ``SST-2/train.tsv``.
-    n_answers : int (default=100)
-    n_rows : int (default=2000)
+    n_answers : int
+    n_rows : int
         Rows of the file being labelled.
     retrain_every, candidates : int
         The server's ``--retrain-every`` and ``--candidates``.

@@ -15,17 +15,18 @@ machine's limit the scoring path achieves.
 import contextlib
 import os
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..utils import DEFAULT_N_INDEX
-from .common import environment, torch_threads
+from .common import environment, option, torch_threads
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
 from ..strategies import variance
 
-__all__ = ["pool_scoring", "format_pool_scoring"]
+__all__ = ["ScoringDefaults", "pool_scoring", "format_pool_scoring"]
 
 
 def _flops_per_row(model, X, n_index):
@@ -62,19 +63,44 @@ def _dask_cluster(n_workers):
         yield
 
 
-def pool_scoring(*, n_pool=1_000_000, n_index=DEFAULT_N_INDEX, n_train=1000, n_instances=10,
-                 chunk_size=8192, repeats=2, dask=None):
+@dataclass(frozen=True)
+class ScoringDefaults:
+    """Settings of ``skepinet-bench scoring`` and :func:`pool_scoring`.
+
+    :meth:`quick` gives the smoke test's.
+    """
+
+    n_pool: int = option(1_000_000, "pool rows", int)
+    n_index: int = option(DEFAULT_N_INDEX, "index samples", int)
+    repeats: int = option(2, "timed repeats", int)
+    no_dask: bool = option(False, "skip the Dask cluster")
+    # Not options (--quick sets them).
+    n_train: int = 1000
+    chunk_size: int = 8192
+
+    @classmethod
+    def quick(cls):
+        """The smoke test's settings."""
+        return cls(n_pool=20_000, repeats=1, n_train=200, chunk_size=2048)
+
+
+def pool_scoring(*, n_pool=ScoringDefaults.n_pool, n_index=ScoringDefaults.n_index,
+                 n_train=ScoringDefaults.n_train, n_instances=10,
+                 chunk_size=ScoringDefaults.chunk_size, repeats=ScoringDefaults.repeats,
+                 dask=None):
     """Time ``variance`` over a pool three ways (see the module docstring).
+
+    The defaults are :class:`ScoringDefaults`' (the command line's).
 
     Parameters
     ----------
-    n_pool : int (default=1000000)
-    n_index : int (default=DEFAULT_N_INDEX)
-    n_train : int (default=1000)
+    n_pool : int
+    n_index : int
+    n_train : int
         Rows the epinet is fitted on.
     n_instances : int (default=10)
-    chunk_size : int (default=8192)
-    repeats : int (default=2)
+    chunk_size : int
+    repeats : int
         Timed runs per configuration; the minimum is kept.
     dask : bool or None (default=None)
         Include the Dask cluster; ``None``: when dask.distributed is installed.

@@ -335,7 +335,10 @@ def run_baseline(seed, problem, *, labels, grid=None, estimator_params=None, n_j
 
 @dataclass(frozen=True)
 class TestbedDefaults:
-    """Settings of ``skepinet-bench testbed`` and :func:`run_testbed`; :meth:`quick` gives the CI run's."""
+    """Settings of ``skepinet-bench testbed`` and :func:`run_testbed`.
+
+    :meth:`quick` gives the CI run's.
+    """
 
     protocol: tuple = option(("pool",), "comma-separated protocols: pool (each row labelled "
                              "once, pool >> budget), requery (the reference's bandit protocol: "
