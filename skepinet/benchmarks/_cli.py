@@ -5,10 +5,27 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from . import (checkpoint, cost, enn, fit, glue, joint_cost, label, scoring, sst2_accuracy,
-               strategy_cost, testbed, text_cost)
-from .common import (add_options, options_from_args, resolve_glue_dir, torch_threads,
-                     write_result)
+from . import (
+    checkpoint,
+    cost,
+    enn,
+    fit,
+    glue,
+    joint_cost,
+    label,
+    scoring,
+    sst2_accuracy,
+    strategy_cost,
+    testbed,
+    text_cost,
+)
+from .common import (
+    add_options,
+    options_from_args,
+    resolve_glue_dir,
+    torch_threads,
+    write_result,
+)
 
 DEFAULT_OUT = Path("benchmark_results")
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import environment, option
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
 from ..learner import ActiveLearner
 from ..persistence import load_estimator, save_estimator
 from ..strategies import variance
+from .common import environment, option
 
 __all__ = ["CheckpointDefaults", "checkpoint_cost", "format_checkpoint_cost"]
 

@@ -1,8 +1,13 @@
-"""What every timing benchmark records and does around its measurements.
+"""What every timing benchmark records and does around its measurements, and the options.
 
 Shared by the timing subcommands of ``skepinet-bench`` (``cost``, ``fit``,
 ``scoring``, ``checkpoint``, ``label``, ``strategies``, ``text-cost``,
-``sst2-accuracy``) and by the sweeps (:func:`torch_threads`).
+``sst2-accuracy``) and by the sweeps (:func:`torch_threads`). Every
+subcommand states its defaults once, in a frozen dataclass of
+:func:`option` fields with a ``quick()`` variant (e.g.
+:class:`~skepinet.benchmarks.testbed.TestbedDefaults`): :func:`add_options`
+builds its command-line options from it and :func:`options_from_args`
+reads them back.
 """
 
 import argparse

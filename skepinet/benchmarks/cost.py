@@ -24,13 +24,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from .common import (environment, interleaved_times, name_list, option, parse_int_list,
-                     resolve_glue_dir)
 from ..datasets import load_glue, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..priorities import bald as bald_priority
 from ..strategies import select_top
 from .agents import AGENTS, COST_AGENTS, TEXT_COST_AGENTS
+from .common import (
+    environment,
+    interleaved_times,
+    name_list,
+    option,
+    parse_int_list,
+    resolve_glue_dir,
+)
 from .joint_cost import JointCostDefaults
 
 __all__ = ["AcquisitionCostDefaults", "acquisition_cost", "peer_mc_dropout_bald", "peer_speedups",

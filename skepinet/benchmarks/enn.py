@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..utils import DEFAULT_N_INDEX
 from ..estimators import ESTIMATORS
 from ..metrics import dyadic_kl, marginal_kl, sample_dyads
 from ..priorities import bald, variance
+from ..utils import DEFAULT_N_INDEX
 from ._sweep import estimator_settings, run_units
 from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
 from .plots import pyplot_or_none, save_figure

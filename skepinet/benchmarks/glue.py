@@ -19,18 +19,32 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import DEFAULT_N_INDEX
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
+from ..utils import DEFAULT_N_INDEX
 from ._sweep import estimator_settings, run_units
+from .agents import AGENTS, LOOP_AGENTS
 from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
 from .plots import plot_curves, plot_headline
-from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
-                     protocol_table, write_protocol_csv, write_summary)
+from .report import (
+    aggregate,
+    epistemic_checks,
+    format_protocol_table,
+    headline,
+    protocol_table,
+    write_protocol_csv,
+    write_summary,
+)
 from .report import format_summary as _format_summary
-from .agents import AGENTS, LOOP_AGENTS
-from .testbed import (AGENT_PARAMS, LOOP_PARAMS, baseline_labels, make_agent_estimator,
-                      label_grid, run_agent, run_baseline)
+from .testbed import (
+    AGENT_PARAMS,
+    LOOP_PARAMS,
+    baseline_labels,
+    label_grid,
+    make_agent_estimator,
+    run_agent,
+    run_baseline,
+)
 
 __all__ = ["GLUE_AGENT_PARAMS", "GLUE_BASELINE_GRID", "FINETUNE_PARAMS", "encode_texts",
            "frozen_features",

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..utils import DEFAULT_N_INDEX
-from .common import environment, option, torch_threads
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
 from ..strategies import variance
+from ..utils import DEFAULT_N_INDEX
+from .common import environment, option, torch_threads
 
 __all__ = ["ScoringDefaults", "pool_scoring", "format_pool_scoring"]
 

@@ -32,18 +32,32 @@ import numpy as np
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import GradientNormClipping
 
-from ..utils import DEFAULT_N_INDEX
 from ..callbacks import PriorWeightDecay
 from ..datasets import draw_labels, make_testbed_classification
 from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
+from ..utils import DEFAULT_N_INDEX
 from ._sweep import estimator_settings, run_units
-from .common import name_list, option, parse_float_list, parse_int_list, parse_json, parse_names
 from .agents import AGENTS, LOOP_AGENTS
+from .common import (
+    name_list,
+    option,
+    parse_float_list,
+    parse_int_list,
+    parse_json,
+    parse_names,
+)
 from .plots import plot_curves, plot_headline
-from .report import (aggregate, epistemic_checks, format_protocol_table, headline,
-                     protocol_table, write_protocol_csv, write_summary)
+from .report import (
+    aggregate,
+    epistemic_checks,
+    format_protocol_table,
+    headline,
+    protocol_table,
+    write_protocol_csv,
+    write_summary,
+)
 from .report import format_summary as _format_summary
 
 __all__ = [

@@ -9,8 +9,18 @@ import dataclasses
 
 import pytest
 
-from skepinet.benchmarks import (_cli, checkpoint, cost, enn, fit, glue, joint_cost, label,
-                                 scoring, testbed)
+from skepinet.benchmarks import (
+    _cli,
+    checkpoint,
+    cost,
+    enn,
+    fit,
+    glue,
+    joint_cost,
+    label,
+    scoring,
+    testbed,
+)
 from skepinet.benchmarks.common import options_from_args
 
 # subcommand -> its Defaults, and one flag with a value given and the field it sets
