@@ -169,7 +169,7 @@ def test_cpu_prediction_batches_hold_at_least_1024_rows_of_features_unless_set()
         EpinetClassifier(batch_size=0, device="cpu")._predict_batch_size(10)
 
 
-@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("n_classes", [1, 2, 3, 16, 17])
 def test_class_probabilities_are_the_softmax(n_classes):
     from skepinet.prediction import class_probabilities
 
