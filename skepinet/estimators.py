@@ -90,7 +90,9 @@ _COMMON_PARAMS = """
         Epochs per ``fit`` (and per ``partial_fit`` call).
     batch_size : int (default=64)
         Training batch size; also the prediction batch size unless
-        ``iterator_valid__batch_size`` is set.
+        ``iterator_valid__batch_size`` is set, except that on the CPU a
+        prediction batch over numeric features holds at least 1024 rows
+        (``skepinet.prediction.CPU_PREDICTION_ROWS``; per-row cost is tiny).
     optimizer : torch optimizer class (default=torch.optim.Adam)
     criterion : torch loss class (default=torch.nn.CrossEntropyLoss)
         Receives logits.

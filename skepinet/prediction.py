@@ -15,12 +15,46 @@ import torch
 from .batches import check_batch_size, check_fits_in_memory
 from .utils import DEFAULT_N_INDEX, check_positive_int, n_rows
 
-__all__ = ["JointPredictionMixin"]
+__all__ = ["CPU_PREDICTION_ROWS", "JointPredictionMixin", "class_probabilities"]
 
+# Rows a CPU prediction pass takes at least, unless iterator_valid__batch_size is set
+# (measured: 3x the rows/s of 64-row passes for the testbed MLP, bounded memory).
+CPU_PREDICTION_ROWS = 1024
 # Index samples are drawn in blocks of this many (memory for a huge n_index).
 _INDEX_BLOCK = 2 ** 16
 # A pass over a batch holds at least this many index-row pairs before n_index is split.
 _MIN_PAIRS = 2 ** 20
+# Up to this many classes an explicit exp-and-sum beats torch's CPU softmax kernel.
+_FEW_CLASSES = 16
+
+
+def class_probabilities(logits):
+    """Softmax over the last axis of ``logits``, in float32.
+
+    torch's CPU softmax over a short last axis runs far below the speed of
+    its element-wise kernels (measured: 20x slower with 2 classes, 4-6x with
+    3 to 10), and scoring a pool is mostly this softmax. So two classes use
+    the logistic function of the logit gap, a few classes an explicit
+    ``exp`` and sum, and only many classes torch's kernel: the same
+    probabilities to float rounding.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (..., n_classes)
+
+    Returns
+    -------
+    proba : torch.Tensor of the same shape, float32
+    """
+    logits = logits.float()
+    n_classes = logits.shape[-1]
+    if n_classes == 2:
+        # p_c = sigmoid(l_c - l_other): the flip puts each class's rival beside it.
+        return torch.sigmoid(logits - logits.flip(-1))
+    if n_classes <= _FEW_CLASSES:
+        exp = torch.exp(logits - logits.amax(dim=-1, keepdim=True))
+        return exp / exp.sum(dim=-1, keepdim=True)
+    return torch.softmax(logits, dim=-1)
 
 
 class JointPredictionMixin:
@@ -37,7 +71,20 @@ class JointPredictionMixin:
             batch_size = self.batch_size
         check_batch_size(batch_size, "the prediction batch size (iterator_valid__batch_size, "
                                       "cuda_batch_size or batch_size)")
-        return max(n_rows, 1) if batch_size == -1 else batch_size
+        if batch_size == -1:
+            return max(n_rows, 1)
+        if "batch_size" not in params and torch.device(self.device).type != "cuda":
+            return max(batch_size, self._min_cpu_prediction_rows())
+        return batch_size
+
+    def _min_cpu_prediction_rows(self):
+        """The fewest rows a CPU prediction batch takes when its size is not set.
+
+        A small network costs so little per row that a pass per training
+        batch (64 rows) would be mostly call overhead; a text backbone, whose
+        memory grows with the batch, overrides this.
+        """
+        return CPU_PREDICTION_ROWS
 
     def _batch(self, X, rows):
         """A model-ready batch of prepared input (here an array; text mixins add others)."""
@@ -101,8 +148,8 @@ class JointPredictionMixin:
         def joint_proba(batch, index):
             logits = self.infer(batch, index=index)
             if logits.stride(0) == 0:  # the same logits for every index sample
-                return torch.softmax(logits[0].float(), dim=-1).expand_as(logits)
-            return torch.softmax(logits.float(), dim=-1)
+                return class_probabilities(logits[0]).expand_as(logits)
+            return class_probabilities(logits)
 
         # Usually one part: one backbone pass per batch with every index sample.
         step = max(1, min(self._predict_batch_size(n_rows(X)), n_rows(X)))

@@ -219,12 +219,15 @@ def variance(proba):
         ``sum_c Var_a(proba[a, i, c])`` with the population variance (divide
         by ``n_index``); exactly 0 where all index samples agree.
     """
-    proba = _check_proba(proba)
+    proba = _validate_proba(proba)
     # Shifting by the first sample keeps agreeing samples exactly at 0 and
-    # avoids the cancellation of E[p^2] - E[p]^2.
-    deviation = proba - proba[0]
+    # avoids the cancellation of E[p^2] - E[p]^2. The float64 deviations are
+    # made straight from the input and squared in place: a pool is scored in
+    # large chunks, and each full-size temporary is another pass over memory.
+    deviation = np.subtract(proba, proba[0], dtype=np.float64)
     deviation -= deviation.mean(axis=0)
-    return np.sum(np.mean(deviation**2, axis=0), axis=1)
+    np.square(deviation, out=deviation)
+    return np.sum(np.mean(deviation, axis=0), axis=1)
 
 
 PRIORITIES = {

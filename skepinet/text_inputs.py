@@ -134,6 +134,11 @@ class TextInputMixin:
     def _inputs_are_features(self):
         return (self._is_text() and not self._fine_tunes_encoder()) or super()._inputs_are_features()
 
+    def _min_cpu_prediction_rows(self):
+        # Texts pass through the encoder in prediction batches: batch_size is the
+        # memory the user chose, so it is not enlarged.
+        return 1 if self._is_text() else super()._min_cpu_prediction_rows()
+
     # -- batches -----------------------------------------------------------------
 
     def _tokenized(self, texts):

@@ -433,7 +433,6 @@ def test_cuda_defaults_large_prediction_batches_and_bf16_autocast(data):
     assert isinstance(autocast, torch.autocast) and autocast.fast_dtype == torch.bfloat16
     assert not isinstance(clf.set_params(mixed_precision=False)._autocast(), torch.autocast)
     assert not isinstance(EpinetClassifier(device="cpu")._autocast(), torch.autocast)
-    assert EpinetClassifier(batch_size=32, device="cpu")._predict_batch_size(10_000) == 32
 
 
 @pytest.mark.parametrize("cls", ALL)

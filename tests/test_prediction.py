@@ -150,3 +150,40 @@ def test_dropout_and_ensemble_batch_their_index_samples(toy_data):
 def test_embed_returns_backbone_features(cls, toy_fitted, toy_data):
     features = toy_fitted[cls].embed(toy_data[0])
     assert features.shape[0] == len(toy_data[0]) and features.ndim == 2
+
+
+def test_cpu_prediction_batches_hold_at_least_1024_rows_of_features_unless_set():
+    from skepinet.prediction import CPU_PREDICTION_ROWS
+
+    assert CPU_PREDICTION_ROWS == 1024
+    cpu = EpinetClassifier(batch_size=32, device="cpu")
+    assert cpu._predict_batch_size(10_000) == 1024
+    assert cpu.set_params(batch_size=4096)._predict_batch_size(10_000) == 4096
+    assert cpu.set_params(batch_size=-1)._predict_batch_size(10_000) == 10_000
+    assert cpu.set_params(iterator_valid__batch_size=16)._predict_batch_size(10_000) == 16
+    # Texts go through the encoder in prediction batches: batch_size is kept.
+    text = EpinetClassifier(backbone="bert", batch_size=32, device="cpu")
+    assert text._predict_batch_size(10_000) == 32
+    # A bad batch size is still refused, not hidden by the minimum.
+    with pytest.raises(ValueError, match="prediction batch size.*got 0"):
+        EpinetClassifier(batch_size=0, device="cpu")._predict_batch_size(10)
+
+
+@pytest.mark.parametrize("n_classes", [1, 2, 3, 16, 17])
+def test_class_probabilities_are_the_softmax(n_classes):
+    from skepinet.prediction import class_probabilities
+
+    logits = torch.randn(7, 50, n_classes, generator=torch.Generator().manual_seed(0)) * 30
+    proba = class_probabilities(logits.double())
+    assert proba.dtype == torch.float32 and proba.shape == logits.shape
+    torch.testing.assert_close(proba, torch.softmax(logits, dim=-1), atol=1e-7, rtol=1e-6)
+    torch.testing.assert_close(proba.sum(dim=-1), torch.ones(7, 50))
+
+
+def test_scoring_a_chunk_runs_one_pass_per_1024_rows_on_the_cpu(toy_data):
+    X = np.repeat(toy_data[0], 20, axis=0)  # 2400 rows
+    clf = EpinetClassifier(**FAST).fit(*toy_data)
+    calls = []
+    clf.module_.base.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
+    clf.predict_proba_joint(X, n_index=10)
+    assert calls == [1024, 1024, 352]

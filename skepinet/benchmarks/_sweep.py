@@ -73,9 +73,10 @@ def save_unit(path, settings, records):
     os.replace(tmp, path)
 
 
-def _run_unit(func, path, threads):
+def _run_unit(func, path):
     # Saved by the caller, as results arrive: a cluster's workers need not share its disk.
-    with torch_threads(threads):
+    # One thread, wherever it runs: see run_units.
+    with torch_threads(1):
         return str(path), func()
 
 
@@ -151,8 +152,11 @@ def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=Tr
     out : path
         Results folder.
     n_jobs : int (default=1)
-        Parallel workers (joblib); each runs torch on one thread when
-        ``n_jobs != 1``, so workers do not fight over cores.
+        Parallel workers (joblib). Every unit runs torch on one thread,
+        wherever it runs: float results depend on the thread count (a
+        matmul splits its sums by thread), so this is what makes a unit's
+        records the same in a serial run, on local workers and on a
+        cluster. Use ``n_jobs`` to use more cores.
     backend : str or None (default=None)
         A joblib backend name (e.g. ``'loky'``, ``'threading'``, ``'dask'``);
         ``None`` keeps joblib's default or the active ``joblib.parallel_config``.
@@ -174,8 +178,7 @@ def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=Tr
             todo.append(((task, agent, seed), path, settings, func))
         else:
             results[(task, agent, seed)] = saved
-    threads = None if n_jobs == 1 and backend not in ("dask", "ray") else 1
-    jobs = (delayed(_run_unit)(func, path, threads) for _, path, _, func in todo)
+    jobs = (delayed(_run_unit)(func, path) for _, path, _, func in todo)
     todo_by_path = {str(path): (key, path, settings) for key, path, settings, _ in todo}
     with cluster(backend, scheduler, n_jobs):
         bar = tqdm(total=len(units), initial=len(results), desc=desc, disable=not progress,
