@@ -26,6 +26,7 @@ Two protocols (:data:`PROTOCOLS`) and two problems (:data:`PROBLEMS`):
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -436,40 +437,30 @@ def testbed_units(tasks, *, seeds, agents, n_points, fractions, agent_params, lo
             settings = dict(problem_settings, seed=seed, labels=baseline_at, grid=grid,
                             requery=requery,
                             estimator=estimator_settings(ESTIMATORS["baseline"]()))
-            units.append((task, "baseline", seed, settings,
-                          _BaselineUnit(seed, problem_settings, baseline_at, grid, requery)))
+            units.append((task, "baseline", seed, settings, partial(
+                _baseline_unit, seed, problem_settings, baseline_at, grid, requery)))
             for agent in agents:
                 settings = dict(problem_settings, seed=seed, labels=labels, agent=agent,
                                 agent_params=params, loop_params=loop, n_index=n_index,
                                 estimator=estimator_settings(
                                     make_agent_estimator(AGENTS[agent].estimator, 0, params)))
                 units.append((task, agent, seed, settings,
-                              _AgentUnit(agent, seed, problem_settings, labels, params, loop,
-                                         n_index)))
+                              partial(_agent_unit, agent, seed, problem_settings, labels, params,
+                                      loop, n_index)))
     return units
 
 
-class _AgentUnit:
-    """A picklable call of :func:`run_agent` (joblib ships it to a worker)."""
-
-    def __init__(self, agent, seed, problem_settings, labels, params, loop, n_index):
-        self.args = (agent, seed, problem_settings, labels, params, loop, n_index)
-
-    def __call__(self):
-        agent, seed, problem_settings, labels, params, loop, n_index = self.args
-        problem = make_problem(seed, **problem_settings)
-        return run_agent(agent, seed, problem, labels=labels, agent_params=params,
-                         loop_params=loop, n_index=n_index)
+def _agent_unit(agent, seed, problem_settings, labels, params, loop, n_index):
+    """:func:`run_agent` on the seed's problem (a sweep unit: problems are drawn in the worker)."""
+    problem = make_problem(seed, **problem_settings)
+    return run_agent(agent, seed, problem, labels=labels, agent_params=params,
+                     loop_params=loop, n_index=n_index)
 
 
-class _BaselineUnit:
-    def __init__(self, seed, problem_settings, labels, grid, requery=False):
-        self.args = (seed, problem_settings, labels, grid, requery)
-
-    def __call__(self):
-        seed, problem_settings, labels, grid, requery = self.args
-        return run_baseline(seed, make_problem(seed, **problem_settings), labels=labels,
-                            grid=grid, requery=requery)
+def _baseline_unit(seed, problem_settings, labels, grid, requery):
+    """:func:`run_baseline` on the seed's problem (a sweep unit)."""
+    return run_baseline(seed, make_problem(seed, **problem_settings), labels=labels,
+                        grid=grid, requery=requery)
 
 
 def summarize_testbed(results, *, budgets, agents):
@@ -578,8 +569,7 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
                           loop_params=loop_params or {}, grid=grid, n_index=n_index)
     start = time.perf_counter()
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                         progress=progress,
-                        desc="testbed runs")
+                        progress=progress, desc="testbed runs")
     budgets = {task: b for task, (_, _, b) in tasks.items()}
     summary = {"settings": settings, "wall_time_s": time.perf_counter() - start,
                **summarize_testbed(results, budgets=budgets, agents=agents)}
