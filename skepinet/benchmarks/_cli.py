@@ -28,6 +28,26 @@ from .common import (
 )
 
 DEFAULT_OUT = Path("benchmark_results")
+#: sweep subcommands (resumable, parallel): name -> (help, settings dataclass)
+SWEEP_BENCHMARKS = {
+    "testbed": ("synthetic random-MLP testbed (paper section 3)", testbed.TestbedDefaults),
+    "glue": ("GLUE tasks with a MiniLM encoder (paper section 4)", glue.GlueDefaults),
+    "enn": ("ENN quality: KL to the true model, far/near uncertainty", enn.EnnDefaults),
+}
+#: timing subcommands without options of their own: name -> (help, settings dataclass)
+TIMING_BENCHMARKS = {
+    "fit": ("training overhead: fit vs a plain PyTorch loop", fit.FitDefaults),
+    "scoring": ("pool scoring on 1 and 2 workers and a Dask cluster", scoring.ScoringDefaults),
+    "checkpoint": ("checkpoint size, save and load time", checkpoint.CheckpointDefaults),
+    "label": ("labelling page: answer -> next row shown, scripted browser",
+              label.LabelDefaults),
+    "strategies": ("pool scoring time of every query strategy",
+                   strategy_cost.StrategyCostDefaults),
+    "text-cost": ("fit / predict_proba / joint cost of each head on MiniLM",
+                  text_cost.TextCostDefaults),
+    "sst2-accuracy": ("SST-2 dev accuracy of each estimator on MiniLM",
+                      sst2_accuracy.Sst2AccuracyDefaults),
+}
 
 
 def _common(parser):
@@ -52,17 +72,10 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="benchmark", required=True)
 
-    p = sub.add_parser("testbed", help="synthetic random-MLP testbed (paper section 3)")
-    _common(p)
-    add_options(p, testbed.TestbedDefaults)
-
-    p = sub.add_parser("glue", help="GLUE tasks with a MiniLM encoder (paper section 4)")
-    _common(p)
-    add_options(p, glue.GlueDefaults)
-
-    p = sub.add_parser("enn", help="ENN quality: KL to the true model, far/near uncertainty")
-    _common(p)
-    add_options(p, enn.EnnDefaults)
+    for name, (help, defaults) in SWEEP_BENCHMARKS.items():
+        p = sub.add_parser(name, help=help)
+        _common(p)
+        add_options(p, defaults)
 
     p = _timing_parser(sub, "cost", "time of one acquisition per agent vs a forward pass "
                        "(--measure joint: predict_proba_joint vs predict_proba)")
@@ -73,26 +86,8 @@ def build_parser():
     add_options(p, cost.AcquisitionCostDefaults)
     add_options(p, joint_cost.JointCostDefaults, skip=("n_index", "repeats"))
 
-    p = _timing_parser(sub, "fit", "training overhead: fit vs a plain PyTorch loop")
-    add_options(p, fit.FitDefaults)
-
-    p = _timing_parser(sub, "scoring", "pool scoring on 1 and 2 workers and a Dask cluster")
-    add_options(p, scoring.ScoringDefaults)
-
-    p = _timing_parser(sub, "checkpoint", "checkpoint size, save and load time")
-    add_options(p, checkpoint.CheckpointDefaults)
-
-    p = _timing_parser(sub, "label", "labelling page: answer -> next row shown, scripted browser")
-    add_options(p, label.LabelDefaults)
-
-    p = _timing_parser(sub, "strategies", "pool scoring time of every query strategy")
-    add_options(p, strategy_cost.StrategyCostDefaults)
-
-    p = _timing_parser(sub, "text-cost", "fit / predict_proba / joint cost of each head on MiniLM")
-    add_options(p, text_cost.TextCostDefaults)
-
-    p = _timing_parser(sub, "sst2-accuracy", "SST-2 dev accuracy of each estimator on MiniLM")
-    add_options(p, sst2_accuracy.Sst2AccuracyDefaults)
+    for name, (help, defaults) in TIMING_BENCHMARKS.items():
+        add_options(_timing_parser(sub, name, help), defaults)
     return parser
 
 
