@@ -198,22 +198,25 @@ def _quiet_transformers():
         pass
 
 
-def run_text_cost_command(args):
-    options = options_from_args(text_cost.TextCostDefaults, args)
+def _run_minilm_benchmark(args, name, defaults, measure, format, filename):
+    """A MiniLM benchmark: quiet transformers, its thread count, then print and write."""
+    options = options_from_args(defaults, args)
     _quiet_transformers()
     with torch_threads(options.threads):
-        result = text_cost.text_cost(options)
-    return _write(args, "text-cost", result, text_cost.format_text_cost(result),
-                  "text_cost_minilm.json")
+        result = measure(options)
+    return _write(args, name, result, format(result), filename)
+
+
+def run_text_cost_command(args):
+    return _run_minilm_benchmark(args, "text-cost", text_cost.TextCostDefaults,
+                                 text_cost.text_cost, text_cost.format_text_cost,
+                                 "text_cost_minilm.json")
 
 
 def run_sst2_accuracy_command(args):
-    options = options_from_args(sst2_accuracy.Sst2AccuracyDefaults, args)
-    _quiet_transformers()
-    with torch_threads(options.threads):
-        result = sst2_accuracy.sst2_accuracy(options)
-    return _write(args, "sst2-accuracy", result, sst2_accuracy.format_sst2_accuracy(result),
-                  "sst2_accuracy_minilm.json")
+    return _run_minilm_benchmark(args, "sst2-accuracy", sst2_accuracy.Sst2AccuracyDefaults,
+                                 sst2_accuracy.sst2_accuracy, sst2_accuracy.format_sst2_accuracy,
+                                 "sst2_accuracy_minilm.json")
 
 
 COMMANDS = {"testbed": run_testbed_command, "glue": run_glue_command, "enn": run_enn_command,

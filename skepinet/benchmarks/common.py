@@ -23,7 +23,7 @@ import torch
 
 from .. import __version__
 
-__all__ = ["environment", "timed", "interleaved_times", "torch_threads", "write_result",
+__all__ = ["environment", "timing_result", "minilm_estimator", "timed", "interleaved_times", "torch_threads", "write_result",
            "resolve_glue_dir", "parse_int_list", "parse_float_list", "parse_name_list",
            "parse_names", "name_list", "parse_json", "option", "add_options", "options_from_args"]
 
@@ -60,6 +60,52 @@ def environment(device, load_before):
         return settings
     return {**settings, "transformers_version": transformers.__version__}
 
+
+
+def timing_result(settings, rows, device, load_before):
+    """A timing benchmark's result: its settings with :func:`environment`'s, and its rows.
+
+    Parameters
+    ----------
+    settings : dict
+        What was measured and how.
+    rows : list of dict
+        One row per measurement.
+    device, load_before
+        As for :func:`environment`.
+
+    Returns
+    -------
+    result : dict
+        ``{"settings": settings + environment, "rows": rows}``.
+    """
+    return {"settings": {**settings, **environment(device, load_before)}, "rows": rows}
+
+
+def minilm_estimator(cls, options, *, predict_batch_size=None, **params):
+    """An estimator of class ``cls`` on the text backbone, set from a text benchmark's options.
+
+    Parameters
+    ----------
+    cls : type
+        A skepinet estimator class.
+    options
+        The benchmark's settings: ``pretrained``, ``max_length``,
+        ``batch_size``, ``lr`` and ``device``.
+    predict_batch_size : int or None (default=None)
+        Prediction batch size; ``None`` is ``options.batch_size``.
+    **params
+        Further estimator parameters.
+
+    Returns
+    -------
+    estimator : cls
+        Unfitted, ``random_state=0``.
+    """
+    return cls(backbone="bert", pretrained=options.pretrained, max_length=options.max_length,
+               batch_size=options.batch_size,
+               iterator_valid__batch_size=predict_batch_size or options.batch_size,
+               lr=options.lr, random_state=0, device=options.device, **params)
 
 def timed(fn):
     """Seconds one call of ``fn()`` takes."""

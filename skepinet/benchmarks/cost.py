@@ -30,12 +30,12 @@ from ..priorities import bald as bald_priority
 from ..strategies import select_top
 from .agents import AGENTS, COST_AGENTS, TEXT_COST_AGENTS
 from .common import (
-    environment,
     interleaved_times,
     name_list,
     option,
     parse_int_list,
     resolve_glue_dir,
+    timing_result,
 )
 from .joint_cost import JointCostDefaults
 
@@ -308,8 +308,7 @@ def acquisition_cost(backbone="mlp", *, n_candidates=None,
                     peer=implementation,
                     statistic="min over repeats; the forward pass is timed before every "
                               "configuration, min over all those samples")
-    settings.update(environment(base.device, load_before))
-    return {"settings": settings, "rows": rows}
+    return timing_result(settings, rows, base.device, load_before)
 
 
 def peer_speedups(result):

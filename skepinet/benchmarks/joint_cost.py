@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..estimators import ESTIMATORS
-from .common import environment, interleaved_times, option, parse_int_list
+from .common import interleaved_times, option, parse_int_list, timing_result
 
 __all__ = ["JointCostDefaults", "joint_cost", "format_joint_cost", "make_data"]
 
@@ -138,8 +138,7 @@ def joint_cost(settings=None):
         "hidden_sizes": list(base.hidden_sizes),
         "quick": settings.is_quick,
     }
-    settings.update(environment(base.device, load_before))
-    return {"settings": settings, "rows": rows}
+    return timing_result(settings, rows, base.device, load_before)
 
 
 def format_joint_cost(result):

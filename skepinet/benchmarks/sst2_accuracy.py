@@ -39,7 +39,14 @@ from sklearn.metrics import accuracy_score, log_loss
 from .. import text as sktext
 from ..datasets import load_glue
 from ..estimators import ESTIMATORS, BaselineClassifier, EpinetClassifier
-from .common import environment, option, parse_int_list, parse_name_list, resolve_glue_dir
+from .common import (
+    minilm_estimator,
+    option,
+    parse_int_list,
+    parse_name_list,
+    resolve_glue_dir,
+    timing_result,
+)
 
 __all__ = ["Sst2AccuracyDefaults", "sst2_accuracy", "format_sst2_accuracy"]
 
@@ -83,17 +90,7 @@ def _check(args):
 
 
 def _make(cls, args, **params):
-    return cls(
-        backbone="bert",
-        pretrained=args.pretrained,
-        max_length=args.max_length,
-        batch_size=args.batch_size,
-        iterator_valid__batch_size=args.predict_batch_size,
-        lr=args.lr,
-        random_state=0,
-        device=args.device,
-        **params,
-    )
+    return minilm_estimator(cls, args, predict_batch_size=args.predict_batch_size, **params)
 
 
 def _score(model, X_train, y_train, X_dev, y_dev):
@@ -201,8 +198,7 @@ def sst2_accuracy(args):
                                    "head fit; the frozen fit_seconds exclude it",
         "quick": args.is_quick,
     }
-    settings.update(environment(extractor.device, load_before))
-    return {"settings": settings, "rows": rows}
+    return timing_result(settings, rows, extractor.device, load_before)
 
 
 def format_sst2_accuracy(result):

@@ -18,7 +18,7 @@ from .. import strategies
 from ..datasets import make_testbed_classification
 from ..estimators import BaselineClassifier, EpinetClassifier
 from ..utils import DEFAULT_N_INDEX
-from .common import environment, option, timed
+from .common import option, timed, timing_result
 
 __all__ = ["StrategyCostDefaults", "strategy_cost", "format_strategy_cost"]
 
@@ -89,10 +89,8 @@ def strategy_cost(settings=None):
             seconds[name].append(timed(call))
     settings = {"pool": n_pool, "n_index": n_index, "n_instances": n_instances,
                 "batch_size": batch_size, "repeats": repeats, "statistic": "min"}
-    settings.update(environment(epinet.device, load_before))
-    return {"settings": settings,
-            "rows": [{"call": name, "seconds": min(s), "all_seconds": s}
-                     for name, s in seconds.items()]}
+    rows = [{"call": name, "seconds": min(s), "all_seconds": s} for name, s in seconds.items()]
+    return timing_result(settings, rows, epinet.device, load_before)
 
 
 def format_strategy_cost(result):

@@ -43,8 +43,15 @@ import numpy as np
 from .. import text as sktext
 from ..datasets import load_glue
 from ..estimators import ESTIMATORS, BaselineClassifier
-from .common import (environment, interleaved_times, option, parse_int_list, resolve_glue_dir,
-                     timed)
+from .common import (
+    interleaved_times,
+    minilm_estimator,
+    option,
+    parse_int_list,
+    resolve_glue_dir,
+    timed,
+    timing_result,
+)
 
 __all__ = ["TextCostDefaults", "text_cost", "format_text_cost", "TARGET_RATIO", "TARGET_N_INDEX"]
 
@@ -84,19 +91,7 @@ def _check(args):
 
 
 def _make(cls, args, **params):
-    return cls(
-        backbone="bert",
-        pretrained=args.pretrained,
-        max_length=args.max_length,
-        batch_size=args.batch_size,
-        iterator_valid__batch_size=args.batch_size,
-        lr=args.lr,
-        encoder_lr=args.encoder_lr,
-        max_epochs=1,
-        random_state=0,
-        device=args.device,
-        **params,
-    )
+    return minilm_estimator(cls, args, encoder_lr=args.encoder_lr, max_epochs=1, **params)
 
 
 def text_cost(args):
@@ -199,8 +194,7 @@ def text_cost(args):
                   "baseline predict_proba (fine-tuned mode)",
         "quick": args.is_quick,
     }
-    settings.update(environment(base.device, load_before))
-    return {"settings": settings, "rows": rows}
+    return timing_result(settings, rows, base.device, load_before)
 
 
 def format_text_cost(result):
