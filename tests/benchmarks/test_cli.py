@@ -251,4 +251,8 @@ def test_scoring_quick_times_one_two_and_a_cluster_of_workers(tmp_path, capsys):
         "1 worker", "2 local workers", "2-worker Dask LocalCluster"]
     assert result["same_choice"] is True
     assert result["flops"] > 0 and all(0 < r["fraction_of_matmul"] < 1 for r in result["rows"])
+    # The matrix products alone take part of the scoring time, never more than all of it.
+    assert result["same_shape_matmul_seconds_1_thread"] > 0
+    assert all(0 < r["fraction_of_same_shape_matmul"] < 1.5 for r in result["rows"])
     assert "same rows chosen in every configuration: yes" in capsys.readouterr().out
+
