@@ -71,7 +71,7 @@ def _text_case(folder, freeze, n_train, pretrained, repeats):
 
 
 def _learner_case(folder, n_labels, repeats):
-    X, y = make_testbed_classification(2 * n_labels, input_dim=10, random_state=0)
+    X, y = make_testbed_classification(2 * n_labels, n_features=10, random_state=0)
     learner = ActiveLearner(EpinetClassifier(random_state=0), variance, random_state=0)
     path = os.path.join(folder, "learner.skepinet")
     start = time.perf_counter()

@@ -108,7 +108,7 @@ def fit_overhead(*, n_rows=FitDefaults.n_rows, epochs=FitDefaults.epochs,
         ``{"rows": [...], "settings": {...}, "environment": {...}}``.
     """
     load_before = os.getloadavg()
-    X, y = make_testbed_classification(n_rows, input_dim=10, random_state=0)
+    X, y = make_testbed_classification(n_rows, n_features=10, random_state=0)
     X, y = X.astype(np.float32), y.astype(np.int64)
     rows = []
     with torch_threads(n_threads):
