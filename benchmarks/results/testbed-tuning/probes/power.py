@@ -18,6 +18,22 @@ def power_strategy(beta):
     strategy.__name__ = f"power{beta}"
     return strategy
 
+def logit_variance_strategy():
+    from skepinet.prediction import JointPredictionMixin  # noqa: F401  (model has predict_proba_joint)
+    def strategy(classifier, X_pool, n_instances=1, *, n_index=100, random_state=None, **kw):
+        from skepinet.scoring import as_model
+        model = as_model(classifier)
+        p = np.asarray(model.joint(X_pool, n_index), dtype=np.float64)
+        logp = np.log(np.clip(p, 1e-12, None))
+        logp -= logp.mean(axis=-1, keepdims=True)      # centred log-probabilities = logits up to a shift
+        scores = logp.var(axis=0).sum(axis=-1)
+        rng = check_random_state(random_state)
+        from skepinet.strategies import select_top
+        pick = select_top(scores, n_instances, rng)
+        return pick, scores[pick]
+    strategy.__name__ = "logit_variance"
+    return strategy
+
 def one(cfg):
     torch.set_num_threads(1)
     from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, redraw_oracle, LOOP_PARAMS
@@ -28,7 +44,10 @@ def one(cfg):
     n_pool = 10000 if proto == "pool" else 200
     prob = make_problem(seed, temperature=T, n_pool=n_pool, n_test=5000, noisy_fraction=nf)
     est = make_agent_estimator("epinet", seed, dict(lr=1e-3, batch_size=128, prior_precision=10.0))
-    strat = STRATEGIES[cfg["strategy"]] if "beta" not in cfg else power_strategy(cfg["beta"])
+    if cfg["strategy"] == "logit_variance":
+        strat = logit_variance_strategy()
+    else:
+        strat = STRATEGIES[cfg["strategy"]] if "beta" not in cfg else power_strategy(cfg["beta"])
     l = ActiveLearner(est, strat, random_state=seed)
     loop = dict(LOOP_PARAMS[proto])
     if proto == "requery":
@@ -49,7 +68,7 @@ if __name__ == "__main__":
     cfgs = []
     for proto, nf, T in [("pool", 0.0, 0.03), ("pool", 0.0, 0.1), ("pool", 0.5, 0.1), ("requery", 0.0, 0.1), ("requery", 0.5, 0.1)]:
         for seed in (100, 101, 102, 103):
-            for agent in ({"strategy": "variance"}, {"strategy": "uniform"}, {"strategy": "variance", "beta": 1.0}, {"strategy": "entropy"}):
+            for agent in ({"strategy": "variance"}, {"strategy": "uniform"}, {"strategy": "variance", "beta": 1.0}, {"strategy": "entropy"}, {"strategy": "logit_variance"}):
                 cfgs.append(dict(protocol=proto, nf=nf, T=T, seed=seed, **agent))
     import os
     done = set()
