@@ -15,6 +15,7 @@ workers. Needs ``pip install 'skepinet[dask]'``.
 import argparse
 import time
 
+import dask
 import dask.array as da
 import numpy as np
 from dask.distributed import Client, LocalCluster
@@ -22,6 +23,7 @@ from joblib import parallel_config
 
 from skepinet import EpinetClassifier, variance
 from skepinet.datasets import make_testbed_classification
+from skepinet.scoring import dask_worker_config
 
 
 def timed(label, call):
@@ -47,8 +49,11 @@ def main(argv=None):
         return variance(model, X_pool, n_instances=10, n_index=100, random_state=0)
 
     here = timed("one process", lambda: choose(pool))
-    cluster = None if args.scheduler else LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    # dask_worker_config: workers that score at full speed (see its docstring); workers of
+    # a cluster started elsewhere need MALLOC_MMAP_THRESHOLD_=67108864 in their environment.
+    with dask.config.set(dask_worker_config()):
+        cluster = None if args.scheduler else LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     with Client(args.scheduler or cluster) as client:
         print(f"cluster: {len(client.scheduler_info()['workers'])} workers at "
               f"{client.scheduler.address}")

@@ -26,12 +26,14 @@ from . import priorities
 from .utils import is_integer, n_rows, take_rows
 
 __all__ = [
+    "DASK_WORKER_ENVIRON",
     "DEFAULT_CHUNK_SIZE",
     "QueryContext",
     "QueryModel",
     "as_model",
     "is_fitted",
     "check_n_jobs",
+    "dask_worker_config",
     "is_dask_array",
     "iter_chunks",
     "joint_of_rows",
@@ -42,6 +44,9 @@ __all__ = [
 
 DEFAULT_CHUNK_SIZE = 8192
 """int : Pool rows per model call unless a strategy is told otherwise."""
+
+DASK_WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": 64 * 2 ** 20}
+"""dict : Environment of Dask worker processes that score pools (see :func:`dask_worker_config`)."""
 
 
 # -- the model behind `classifier` -------------------------------------------------
@@ -248,6 +253,31 @@ def score_pool(model, X_pool, priority, n_index, chunk_size, rng, n_jobs=None):
                                      chunk_size, None)
         for block in blocks)
     return np.concatenate(parts)
+
+
+def dask_worker_config():
+    """Dask settings under which worker processes score pools at full speed.
+
+    Dask's nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_`` set,
+    and a fixed trim threshold also fixes glibc's mmap threshold at its
+    128 KiB default: every tensor above it is then mapped and unmapped
+    afresh, page faults and all, and scoring on a worker runs 2.5 times
+    slower than in a plain process (measured: 3.3 s against 1.3 s for
+    500,000 rows). :data:`DASK_WORKER_ENVIRON` raises the mmap threshold
+    to 64 MiB, which serves those tensors from the heap again (1.6 s) and
+    keeps Dask's trimming.
+
+    Returns
+    -------
+    config : dict
+        For :func:`dask.config.set`, around the start of the cluster's
+        workers: ``with dask.config.set(dask_worker_config()):
+        cluster = LocalCluster(...)``. Workers started by hand (``dask
+        worker``) take the same variables from the environment, e.g.
+        ``MALLOC_MMAP_THRESHOLD_=67108864 dask worker tcp://...``.
+    """
+    return {f"distributed.nanny.pre-spawn-environ.{name}": value
+            for name, value in DASK_WORKER_ENVIRON.items()}
 
 
 def is_dask_array(X):

@@ -78,3 +78,17 @@ def test_a_bad_n_jobs_is_refused(n_jobs):
 def test_is_fitted():
     assert not scoring.is_fitted(LogisticRegression())
     assert not scoring.is_fitted(object())
+
+
+def test_dask_worker_config_reaches_the_worker_processes():
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    import os
+
+    config = scoring.dask_worker_config()
+    assert config == {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 2 ** 26}
+    with dask.config.set(config), distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        seen = client.run(lambda: os.environ.get("MALLOC_MMAP_THRESHOLD_"))
+    assert list(seen.values()) == [str(2 ** 26)]

@@ -15,6 +15,7 @@ from pathlib import Path
 from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
+from ..scoring import dask_worker_config
 from .common import torch_threads
 
 
@@ -103,6 +104,7 @@ def cluster(backend, scheduler=None, n_jobs=1):
             yield
         return
     try:
+        import dask
         import distributed
     except ImportError:
         raise ValueError("--backend dask needs dask.distributed: pip install "
@@ -114,6 +116,7 @@ def cluster(backend, scheduler=None, n_jobs=1):
             try:
                 distributed.get_client()
             except ValueError:  # no client yet: a local cluster for this sweep
+                stack.enter_context(dask.config.set(dask_worker_config()))
                 local = stack.enter_context(distributed.LocalCluster(
                     n_workers=max(n_jobs, 1), threads_per_worker=1, dashboard_address=None))
                 stack.enter_context(distributed.Client(local))

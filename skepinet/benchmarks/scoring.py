@@ -32,6 +32,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..datasets import make_testbed_classification
 from ..estimators import EpinetClassifier
+from ..scoring import dask_worker_config
 from ..strategies import variance
 from ..utils import DEFAULT_N_INDEX
 from .common import environment, option, torch_threads
@@ -108,10 +109,11 @@ def _timed(call):
 
 @contextlib.contextmanager
 def _dask_cluster(n_workers):
+    import dask
     import distributed
     from joblib import parallel_config
 
-    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+    with dask.config.set(dask_worker_config()), distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster), parallel_config(backend="dask"):
         yield
