@@ -180,6 +180,17 @@ def test_class_probabilities_are_the_softmax(n_classes):
     torch.testing.assert_close(proba.sum(dim=-1), torch.ones(7, 50))
 
 
+def test_two_class_probabilities_are_the_logistic_of_each_gap_to_the_bit():
+    # Published records were computed with sigmoid(l - l.flip(-1)); a faster form must not
+    # move them.
+    from skepinet.prediction import class_probabilities
+
+    logits = torch.randn(9, 333, 2, generator=torch.Generator().manual_seed(1)) * 8
+    assert torch.equal(class_probabilities(logits), torch.sigmoid(logits - logits.flip(-1)))
+    strided = logits.transpose(0, 1).contiguous().transpose(0, 1)
+    assert torch.equal(class_probabilities(strided), class_probabilities(logits))
+
+
 def test_scoring_a_chunk_runs_one_pass_per_1024_rows_on_the_cpu(toy_data):
     X = np.repeat(toy_data[0], 20, axis=0)  # 2400 rows
     clf = EpinetClassifier(**FAST).fit(*toy_data)
