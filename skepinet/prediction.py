@@ -63,12 +63,12 @@ def class_probabilities(logits):
 class JointPredictionMixin:
     """Batched joint prediction for an ENN estimator (see the module docstring)."""
 
-
     def _predict_batch_size(self, n_rows):
         params = self.get_params_for("iterator_valid")
+        on_cuda = torch.device(self.device).type == "cuda"
         if "batch_size" in params:
             batch_size = params["batch_size"]
-        elif torch.device(self.device).type == "cuda":
+        elif on_cuda:
             batch_size = self.cuda_batch_size
         else:
             batch_size = self.batch_size
@@ -76,7 +76,7 @@ class JointPredictionMixin:
                                       "cuda_batch_size or batch_size)")
         if batch_size == -1:
             return max(n_rows, 1)
-        if "batch_size" not in params and torch.device(self.device).type != "cuda":
+        if "batch_size" not in params and not on_cuda:
             return max(batch_size, self._min_cpu_prediction_rows())
         return batch_size
 

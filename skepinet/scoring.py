@@ -46,7 +46,7 @@ DEFAULT_CHUNK_SIZE = 8192
 """int : Pool rows per model call unless a strategy is told otherwise."""
 
 DASK_WORKER_ENVIRON = {"MALLOC_MMAP_THRESHOLD_": 64 * 2 ** 20}
-"""dict : Environment of Dask worker processes that score pools (see :func:`dask_worker_config`)."""
+"""dict : Environment of the Dask workers that score pools (see :func:`dask_worker_config`)."""
 
 
 # -- the model behind `classifier` -------------------------------------------------

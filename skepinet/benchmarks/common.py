@@ -23,9 +23,10 @@ import torch
 
 from .. import __version__
 
-__all__ = ["environment", "timing_result", "minilm_estimator", "timed", "interleaved_times", "torch_threads", "write_result",
-           "resolve_glue_dir", "parse_int_list", "parse_float_list", "parse_name_list",
-           "parse_names", "name_list", "parse_json", "option", "add_options", "options_from_args"]
+__all__ = ["environment", "timing_result", "minilm_estimator", "timed", "interleaved_times",
+           "torch_threads", "write_result", "resolve_glue_dir", "parse_int_list",
+           "parse_float_list", "parse_name_list", "parse_names", "name_list", "parse_json",
+           "option", "add_options", "options_from_args"]
 
 
 def environment(device, load_before):
@@ -59,7 +60,6 @@ def environment(device, load_before):
     except ImportError:
         return settings
     return {**settings, "transformers_version": transformers.__version__}
-
 
 
 def timing_result(settings, rows, device, load_before):
@@ -106,6 +106,7 @@ def minilm_estimator(cls, options, *, predict_batch_size=None, **params):
                batch_size=options.batch_size,
                iterator_valid__batch_size=predict_batch_size or options.batch_size,
                lr=options.lr, random_state=0, device=options.device, **params)
+
 
 def timed(fn):
     """Seconds one call of ``fn()`` takes."""

@@ -35,7 +35,7 @@ from ..estimators import EpinetClassifier
 from ..scoring import dask_worker_config
 from ..strategies import variance
 from ..utils import DEFAULT_N_INDEX
-from .common import environment, option, torch_threads
+from .common import environment, option, timed, torch_threads
 
 __all__ = ["ScoringDefaults", "pool_scoring", "format_pool_scoring", "MatrixProductRecorder",
            "same_shape_matmul_seconds"]
@@ -54,7 +54,7 @@ def _matmul_flops_per_second(n_threads, size=1024, repeats=5):
     a, b = torch.randn(size, size), torch.randn(size, size)
     with torch_threads(n_threads):
         a @ b
-        best = min(_timed(lambda: a @ b) for _ in range(repeats))
+        best = min(timed(lambda: a @ b) for _ in range(repeats))
     return 2 * size ** 3 / best
 
 
@@ -98,13 +98,7 @@ def same_shape_matmul_seconds(model, X, n_index, repeats=5):
 
     with torch_threads(1), torch.inference_mode():
         replay()
-        return min(_timed(replay) for _ in range(repeats))
-
-
-def _timed(call):
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
+        return min(timed(replay) for _ in range(repeats))
 
 
 @contextlib.contextmanager
@@ -113,8 +107,9 @@ def _dask_cluster(n_workers):
     import distributed
     from joblib import parallel_config
 
-    with dask.config.set(dask_worker_config()), distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+    with dask.config.set(dask_worker_config()), \
+            distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                     dashboard_address=None) as cluster, \
             distributed.Client(cluster), parallel_config(backend="dask"):
         yield
 

@@ -255,4 +255,3 @@ def test_scoring_quick_times_one_two_and_a_cluster_of_workers(tmp_path, capsys):
     assert result["same_shape_matmul_seconds_1_thread"] > 0
     assert all(0 < r["fraction_of_same_shape_matmul"] < 1.5 for r in result["rows"])
     assert "same rows chosen in every configuration: yes" in capsys.readouterr().out
-
