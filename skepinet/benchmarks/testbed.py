@@ -164,7 +164,7 @@ def make_problem(seed, *, temperature=0.1, input_dim=10, n_pool=1000, n_test=500
     for attempt in range(100):
         used = seed + 10_000 * attempt
         X, y, proba = make_testbed_classification(
-            n_pool + n_test, input_dim=input_dim, temperature=temperature,
+            n_pool + n_test, n_features=input_dim, temperature=temperature,
             noisy_fraction=noisy_fraction, random_state=used, return_proba=True,
         )
         counts = np.bincount(y[:n_pool], minlength=proba.shape[1])
