@@ -63,7 +63,8 @@ def plot_curves(path, title, agents, baseline, metric, *, ylabel=None, n_pool=No
     ax.set_ylabel(ylabel or metric.replace("_", " "))
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    if ax.get_legend_handles_labels()[0]:  # a sweep without agents may draw nothing
+        ax.legend(fontsize=7, ncol=2)
     return save_figure(plt, fig, path)
 
 

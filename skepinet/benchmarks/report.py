@@ -28,6 +28,7 @@ __all__ = [
     "format_summary",
     "epistemic_checks",
     "paired_difference",
+    "worst_paired_difference",
     "max_rise",
     "protocol_table",
     "format_protocol_table",
@@ -301,6 +302,48 @@ def paired_difference(results, task, agent, other, labels, metric):
     return mean, se, len(seeds)
 
 
+def worst_paired_difference(results, task, agent, other, labels, metric, *,
+                            greater_is_better):
+    """The label count where ``agent`` trails ``other`` most, by paired difference.
+
+    "At least matches ``other`` at every label count" holds when the result
+    is not behind (a positive ``z``), or behind by less than the noise.
+
+    Parameters
+    ----------
+    results : dict
+        ``{(task, agent, seed): records}``.
+    task, agent, other : str
+        The task and the two agents.
+    labels : iterable of int
+        The label counts compared.
+    metric : str
+        The metric.
+    greater_is_better : bool
+        Its direction.
+
+    Returns
+    -------
+    at : int or None
+        The label count (``None`` when no count has paired seeds).
+    mean, se : float
+        ``agent`` minus ``other`` there, over the paired seeds.
+    z : float
+        ``mean / se``, signed so that positive means ``agent`` is ahead.
+    """
+    sign = 1.0 if greater_is_better else -1.0
+    worst = (None, float("nan"), float("nan"), float("nan"))
+    for n in labels:
+        mean, se, n_seeds = paired_difference(results, task, agent, other, n, metric)
+        if not n_seeds or math.isnan(mean):
+            continue
+        if worst[0] is None or sign * mean < sign * worst[1]:
+            z = sign * mean / se if se > 0 else (0.0 if mean == 0 else math.copysign(
+                math.inf, sign * mean))
+            worst = (n, mean, se, z)
+    return worst
+
+
 def max_rise(curve, metric, *, greater_is_better):
     """How far a mean learning curve ever falls behind its own best so far.
 
@@ -337,8 +380,10 @@ def protocol_table(results, curves, baselines, budgets, metric, *, greater_is_be
     (``to_match_baseline``), as fractions of the budget (``inf``: never);
     its paired difference to each reference at the budget, over seeds
     (``minus_<reference>`` mean, ``_se`` and ``_z`` = mean / se, signed so
-    that a positive ``_z`` means the agent is ahead); and the curve's
-    :func:`max_rise`.
+    that a positive ``_z`` means the agent is ahead); where along its curve
+    it trails the first reference most (``worst_minus_<reference>``, with
+    ``_se``, ``_z`` and ``_at``, the label count: :func:`worst_paired_difference`);
+    and the curve's :func:`max_rise`.
 
     Parameters
     ----------
@@ -385,6 +430,13 @@ def protocol_table(results, curves, baselines, budgets, metric, *, greater_is_be
                     row[f"minus_{ref}"], row[f"minus_{ref}_se"] = mean, se
                     row[f"minus_{ref}_z"] = sign * mean / se if se > 0 else float("nan")
                     row["n_seeds"] = n_seeds
+            first = references[0] if references else None
+            if first in agent_curves and first != agent:
+                at, mean, se, z = worst_paired_difference(
+                    results, task, agent, first, labels, metric,
+                    greater_is_better=greater_is_better)
+                key = f"worst_minus_{first}"
+                row[key], row[f"{key}_se"], row[f"{key}_z"], row[f"{key}_at"] = mean, se, z, at
             row["max_rise"], row["max_rise_at"], row["max_rise_se"] = max_rise(
                 curve, metric, greater_is_better=greater_is_better)
             rows[agent] = row
@@ -405,6 +457,8 @@ def format_protocol_table(table):
         keys = list(dict.fromkeys(k for row in entry["agents"].values() for k in row))
         refs = [k[len("to_match_"):] for k in keys if k.startswith("to_match_")]
         diffs = [k for k in keys if k.startswith("minus_") and not k.endswith(("_se", "_z"))]
+        worst = [k for k in keys if k.startswith("worst_minus_")
+                 and not k.endswith(("_se", "_z", "_at"))]
         targets = ", ".join(f"{name} {value:.4f}" for name, value in entry["targets"].items())
         lines.append(f"{task}: budget {entry['budget']}; {entry['metric']} targets at the "
                      f"budget: {targets}")
@@ -412,6 +466,7 @@ def format_protocol_table(table):
         header = (f"  {'agent':<{width}} {'at budget':>16} "
                   + " ".join(f"{'to match ' + r:>22}" for r in refs)
                   + " " + " ".join(f"{d.replace('minus_', '- '):>26}" for d in diffs)
+                  + "".join(f" {'worst ' + w.replace('worst_minus_', '- '):>34}" for w in worst)
                   + f" {'max rise':>9}")
         lines.append(header)
         for agent, row in entry["agents"].items():
@@ -424,11 +479,17 @@ def format_protocol_table(table):
                                  f"({_cell(row[d + '_z'], '{:+.1f}')}se)")
                 else:
                     cells.append("-")
+            worst_cells = [
+                f"{row[w]:+.4f} ± {_cell(row[w + '_se'], '{:.4f}')} at {row[w + '_at']}"
+                if w in row and row[w + "_at"] is not None else "-" for w in worst]
             lines.append(f"  {agent:<{width}} {at:>16} {matches} "
-                         + " ".join(f"{c:>26}" for c in cells) + f" {row['max_rise']:>9.4f}")
+                         + " ".join(f"{c:>26}" for c in cells)
+                         + "".join(f" {c:>34}" for c in worst_cells)
+                         + f" {row['max_rise']:>9.4f}")
         lines.append("")
     lines.append("(to match: labels / budget for the mean curve to reach that score; "
-                 "- ref: paired difference at the budget over seeds, (+z se) = ahead)")
+                 "- ref: paired difference at the budget over seeds, (+z se) = ahead; worst - ref: "
+                 "the label count where it trails ref most)")
     return "\n".join(lines)
 
 

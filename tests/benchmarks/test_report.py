@@ -63,8 +63,8 @@ def test_beats_at_every_point_lists_where_it_does_not():
                                 from_labels=20) == {"x": [], "y": [50]}
 
 
-def _runs(task, agent, per_seed):
-    return {(task, agent, seed): [{"labels": n, "log_loss": v} for n, v in curve]
+def _runs(task, agent, per_seed, metric="log_loss"):
+    return {(task, agent, seed): [{"labels": n, metric: v} for n, v in curve]
             for seed, curve in enumerate(per_seed)}
 
 
@@ -105,3 +105,40 @@ def test_protocol_table_labels_to_match_and_paired_differences():
     assert row["n_seeds"] == 3 and row["max_rise"] == 0.0
     text = report.format_protocol_table(table)
     assert "to match epinet:uniform" in text and "0.50" in text and "never" in text
+
+
+def test_worst_paired_difference_finds_where_an_agent_trails_most():
+    # Accuracy: 'late' trails uniform at 50 labels in every seed, then leads at 100.
+    uniform = [[(50, 0.70), (100, 0.80)], [(50, 0.72), (100, 0.80)], [(50, 0.71), (100, 0.79)]]
+    late = [[(50, 0.60), (100, 0.85)], [(50, 0.64), (100, 0.86)], [(50, 0.62), (100, 0.84)]]
+    results = {**_runs("t", "epinet:uniform", uniform, "accuracy"),
+               **_runs("t", "epinet:variance", late, "accuracy")}
+    at, mean, se, z = report.worst_paired_difference(
+        results, "t", "epinet:variance", "epinet:uniform", [50, 100], "accuracy",
+        greater_is_better=True)
+    assert at == 50 and mean == pytest.approx(-0.09) and se > 0 and z < -2
+    # Log-loss: behind means higher, so the same numbers flip which count is worst.
+    at, mean, _, z = report.worst_paired_difference(
+        results, "t", "epinet:variance", "epinet:uniform", [50, 100], "accuracy",
+        greater_is_better=False)
+    assert at == 100 and mean == pytest.approx(0.0533, abs=1e-3) and z < 0
+    # A count no seed reached is skipped; none at all gives no answer.
+    assert report.worst_paired_difference(results, "t", "epinet:variance", "epinet:uniform",
+                                          [70], "accuracy", greater_is_better=True)[0] is None
+
+
+def test_protocol_table_reports_where_an_agent_trails_the_first_reference():
+    uniform = [[(50, 0.70), (100, 0.80)], [(50, 0.72), (100, 0.80)], [(50, 0.71), (100, 0.79)]]
+    late = [[(50, 0.60), (100, 0.85)], [(50, 0.64), (100, 0.86)], [(50, 0.62), (100, 0.84)]]
+    results = {**_runs("t", "epinet:uniform", uniform, "accuracy"),
+               **_runs("t", "epinet:variance", late, "accuracy")}
+    curves = {"t": {a: report.mean_curve([results[("t", a, s)] for s in range(3)], ["accuracy"])
+                    for a in ("epinet:uniform", "epinet:variance")}}
+    table = report.protocol_table(results, curves, {}, {"t": 100}, "accuracy",
+                                  greater_is_better=True, references=("epinet:uniform",))
+    row = table["t"]["agents"]["epinet:variance"]
+    assert row["minus_epinet:uniform_z"] > 0  # ahead at the budget ...
+    assert row["worst_minus_epinet:uniform_at"] == 50  # ... but not at every count
+    assert row["worst_minus_epinet:uniform"] == pytest.approx(-0.09)
+    assert "worst_minus_epinet:uniform" not in table["t"]["agents"]["epinet:uniform"]
+    assert "-0.0900 ±" in report.format_protocol_table(table)

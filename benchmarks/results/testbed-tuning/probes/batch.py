@@ -1,4 +1,4 @@
-import sys, json, itertools
+import sys, json
 from joblib import Parallel, delayed
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 import probe

@@ -1,5 +1,5 @@
 """In-loop diagnosis on pool-hetero-T0.1: variance on noisy vs clean pool inputs, and where labels go."""
-import json, numpy as np, torch
+import numpy as np, torch
 from joblib import Parallel, delayed
 
 def one(seed, strategy):

@@ -9,7 +9,6 @@ def power_strategy(beta):
     def strategy(classifier, X_pool, n_instances=1, *, n_index=100, random_state=None, **kw):
         rng = check_random_state(random_state)
         n = len(X_pool)
-        _, scores_sorted = None, None
         idx, sc = variance(classifier, X_pool, n, n_index=n_index, random_state=rng)
         scores = np.empty(n); scores[idx] = sc
         keys = beta * np.log(np.maximum(scores, 1e-300)) + rng.gumbel(size=n)

@@ -1,5 +1,5 @@
 import sys, time, json
-import numpy as np, torch
+import torch
 torch.set_num_threads(1)
 from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, AGENTS
 from skepinet.learner import ActiveLearner

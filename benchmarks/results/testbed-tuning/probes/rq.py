@@ -1,6 +1,6 @@
 import sys, json, numpy as np, torch
 torch.set_num_threads(1)
-from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, AGENTS, redraw_oracle
+from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, redraw_oracle
 from skepinet.learner import ActiveLearner
 from skepinet.strategies import STRATEGIES
 from skepinet.metrics import evaluate_enn
