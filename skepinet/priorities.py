@@ -23,6 +23,11 @@ Marginal priorities only see ``pbar`` and cannot tell inherently ambiguous
 rows from rows the model has not learnt yet; epistemic priorities measure
 how much the index samples disagree, which more data would resolve.
 
+:func:`epig` scores a row by what its label would tell about the labels of
+*other* inputs, a sample of where the model will be used (Bickford Smith et
+al., 2023): it needs the joint prediction of those target inputs too, so it
+is not in :data:`PRIORITIES`.
+
 Beyond scoring rows one by one, :func:`batchbald_select` picks a batch that
 is jointly informative (Kirsch et al., 2019) and :func:`kcenter_greedy`
 picks a batch that covers feature space (Sener & Savarese, 2018).
@@ -43,6 +48,7 @@ __all__ = [
     "least_confidence",
     "bald",
     "variance",
+    "epig",
     "PRIORITIES",
     "EPISTEMIC_PRIORITIES",
     "MARGINAL_PRIORITIES",
@@ -228,6 +234,69 @@ def variance(proba):
     deviation -= deviation.mean(axis=0)
     np.square(deviation, out=deviation)
     return np.sum(np.mean(deviation, axis=0), axis=1)
+
+
+def epig(proba, proba_target):
+    """Expected predictive information gain about target inputs (epistemic).
+
+    EPIG (Bickford Smith et al., 2023): the mutual information between a
+    row's label ``y`` and the label ``y*`` of a target input, averaged over
+    the targets, under the ENN's joint prediction::
+
+        p(y, y*) = mean_a proba[a, i, y] * proba_target[a, j, y*]
+        EPIG[i]  = mean_j KL(p(y, y*) || p(y) p(y*))
+
+    Unlike :func:`bald` and :func:`variance`, which reward any disagreement
+    between index samples, EPIG only rewards disagreement that the targets
+    share: a row far from every target (an outlier) or one whose label is a
+    coin flip the index samples agree on scores little.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_index, n_samples, n_classes)
+        Joint class probabilities of the rows to score.
+    proba_target : array-like of shape (n_index, n_targets, n_classes)
+        Joint class probabilities of the target inputs, under the *same*
+        index samples (skepinet estimators use the same ones in every call).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), float64
+        Non-negative nats, exactly 0 where all index samples agree.
+    """
+    proba = _check_proba(proba)
+    target = _check_proba(proba_target, "proba_target")
+    if target.shape[0] != proba.shape[0] or target.shape[2] != proba.shape[2]:
+        raise ValueError(
+            f"proba_target must have proba's index samples and classes: got shape "
+            f"{target.shape} for proba of shape {proba.shape}. Predict both with the "
+            "same model and n_index."
+        )
+    n_index, n_samples, n_classes = proba.shape
+    n_targets = target.shape[1]
+    if n_targets == 0:
+        raise ValueError("proba_target has no target inputs; pass at least one.")
+    target_mean = _mean_over_index(target)                          # (n_targets, C)
+    # p(y, y*) = p(y) p(y*) + cov_a(p_a(y), p_a(y*)): written through the covariance,
+    # the KL is exactly 0 where the index samples agree and has no cancellation.
+    target_dev = (target - target_mean).reshape(n_index, n_targets * n_classes)
+    scores = np.empty(n_samples)
+    # (rows, C, targets, C) temporaries, a block of rows at a time.
+    step = max(1, _BLOCK_ELEMENTS // (n_targets * n_classes * n_classes))
+    for start in range(0, n_samples, step):
+        part = proba[:, start:start + step]
+        rows = part.shape[1]
+        mean = _mean_over_index(part)
+        deviation = (part - mean).reshape(n_index, rows * n_classes)
+        cov = ((deviation.T @ target_dev) / n_index).reshape(rows, n_classes, n_targets,
+                                                             n_classes)
+        product = mean[:, :, None, None] * target_mean[None, None]
+        joint = np.maximum(product + cov, 0.0)
+        # log(joint / product) = log1p(cov / product); a zero joint adds nothing.
+        relative = np.divide(cov, product, out=np.zeros_like(cov), where=joint > 0)
+        kl = np.sum(joint * np.log1p(np.maximum(relative, -1.0 + 1e-300)), axis=(1, 3))
+        scores[start:start + rows] = kl.mean(axis=1)
+    return np.maximum(scores, 0.0)
 
 
 PRIORITIES = {

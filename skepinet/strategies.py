@@ -36,6 +36,8 @@ the choice is uniform rather than the first rows of the pool.
 """
 
 
+from functools import partial
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -57,6 +59,7 @@ __all__ = [
     "margin",
     "least_confidence",
     "uniform",
+    "epig",
     "batchbald",
     "coreset",
     "uncertain_diverse",
@@ -254,6 +257,80 @@ def uniform(classifier, X_pool, n_instances=1, *, n_index=DEFAULT_N_INDEX, rando
     keys = rng.uniform(size=n_pool)
     indices = select_top(keys, n_instances, rng)
     return indices, keys[indices]
+
+
+def epig(
+    classifier,
+    X_pool,
+    n_instances=1,
+    *,
+    n_index=DEFAULT_N_INDEX,
+    random_state=None,
+    X_target=None,
+    n_targets=100,
+    chunk_size=DEFAULT_CHUNK_SIZE,
+    n_jobs=None,
+):
+    """Query the rows whose labels tell most about the targets' labels (epistemic).
+
+    Scores each row by :func:`skepinet.priorities.epig`: the information
+    its label carries about the labels of target inputs, a sample of where
+    the model will be used. Where :func:`variance` and :func:`bald` chase
+    any disagreement between index samples, including far from every input
+    that matters, EPIG only values what generalises to the targets.
+
+    Parameters
+    ----------
+    classifier : estimator, Pipeline or active learner
+        A fitted ENN (with ``predict_proba_joint``), possibly wrapped.
+    X_pool : array-like of shape (n_pool, n_features)
+        Unlabelled rows.
+    n_instances : int (default=1)
+        Number of rows to query, at most ``n_pool``.
+    n_index : int (default=100)
+        Index samples per row.
+    random_state : int, RandomState instance or None (default=None)
+        Seeds the choice of targets and breaks ties.
+    X_target : array-like or None (default=None)
+        Inputs the model will be used on; ``None`` takes them from
+        ``X_pool`` (in :meth:`skepinet.ActiveLearner.run`, a uniform sample
+        of the unlabelled pool).
+    n_targets : int (default=100)
+        Targets drawn at random from ``X_target`` (all of them if fewer).
+        Cost grows linearly with it.
+    chunk_size : int (default=8192)
+        Rows per model call.
+    n_jobs : int or None (default=None)
+        joblib workers scoring the pool (see :func:`bald`).
+
+    Returns
+    -------
+    indices : ndarray of shape (n_instances,), int64
+        Positions in ``X_pool``, highest score first.
+    scores : ndarray of shape (n_instances,), float64
+        The EPIG of each chosen row (nats).
+    """
+    n_pool = n_rows(X_pool)
+    n_instances = check_n_instances(n_instances, n_pool)
+    n_index = check_positive_int(n_index, "n_index")
+    n_targets = check_positive_int(n_targets, "n_targets", 100)
+    chunk_size = check_positive_int(chunk_size, "chunk_size", DEFAULT_CHUNK_SIZE)
+    check_n_jobs(n_jobs)
+    model = as_model(classifier)
+    model.require_enn("epig")
+    rng = check_random_state(random_state)
+    targets = X_pool if X_target is None else X_target
+    n_available = n_rows(targets)
+    if n_available == 0:
+        raise ValueError("X_target has no rows; pass the inputs the model will be used on, "
+                         "or None to take them from X_pool.")
+    if n_available > n_targets:
+        targets = take_rows(targets, np.sort(rng.choice(n_available, n_targets, replace=False)))
+    proba_target = joint_of_rows(model, targets, n_index, chunk_size)
+    scores = score_pool(model, X_pool, partial(priorities.epig, proba_target=proba_target),
+                        n_index, chunk_size, rng, n_jobs)
+    indices = select_top(scores, n_instances, rng)
+    return indices, scores[indices]
 
 
 def batchbald(
@@ -477,6 +554,7 @@ STRATEGIES = {
     "margin": margin,
     "least_confidence": least_confidence,
     "uniform": uniform,
+    "epig": epig,
     "batchbald": batchbald,
     "coreset": coreset,
     "uncertain_diverse": uncertain_diverse,

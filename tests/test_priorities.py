@@ -20,6 +20,7 @@ from skepinet.priorities import (
     bald,
     batchbald_select,
     entropy,
+    epig,
     kcenter_greedy,
     least_confidence,
     margin,
@@ -427,3 +428,75 @@ def test_kcenter_validation():
         kcenter_greedy(features, 5)
     with pytest.raises(ValueError, match="NaN"):
         kcenter_greedy(np.full((4, 3), np.nan), 1)
+
+
+# -- EPIG -------------------------------------------------------------------------------
+
+
+def _epig_by_definition(proba, target):
+    """mean_j KL(p(y, y*) || p(y) p(y*)), one pair at a time."""
+    scores = []
+    for i in range(proba.shape[1]):
+        kls = []
+        for j in range(target.shape[1]):
+            joint = np.einsum("ac,ad->cd", proba[:, i], target[:, j]) / proba.shape[0]
+            product = np.outer(proba[:, i].mean(0), target[:, j].mean(0))
+            kls.append(sum(joint[c, d] * math.log(joint[c, d] / product[c, d])
+                           for c in range(joint.shape[0]) for d in range(joint.shape[1])
+                           if joint[c, d] > 0))
+        scores.append(np.mean(kls))
+    return np.array(scores)
+
+
+def test_epig_is_the_mean_information_about_the_targets():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([0.5, 0.5, 0.5], size=(20, 7))
+    proba[:, 0] = [1.0, 0.0, 0.0]  # a certain row: 0 log 0 terms
+    target = rng.dirichlet([0.5, 0.5, 0.5], size=(20, 5))
+    np.testing.assert_allclose(epig(proba, target), _epig_by_definition(proba, target),
+                               rtol=1e-10, atol=1e-15)
+    assert epig(proba, target)[0] == 0.0
+
+
+def test_epig_is_exactly_zero_without_shared_disagreement():
+    rng = np.random.default_rng(1)
+    proba = rng.dirichlet([1, 1], size=(30, 4))
+    target = rng.dirichlet([1, 1], size=(30, 3))
+    agreeing = np.repeat(proba[:1], 30, axis=0)
+    assert (epig(agreeing, target) == 0).all()
+    assert (epig(proba, np.repeat(target[:1], 30, axis=0)) == 0).all()
+
+
+def test_epig_ignores_disagreement_the_targets_do_not_share():
+    # Rows 0 and 1 disagree across index samples equally (same variance), but only
+    # row 0's disagreement is the targets': its label says something about theirs.
+    z = np.random.default_rng(2).normal(size=(400, 2))
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    two_class = lambda p: np.stack([1 - p, p], axis=-1)  # noqa: E731
+    proba = two_class(np.stack([sig(z[:, 0]), sig(z[:, 1])], axis=1))
+    target = two_class(np.stack([sig(z[:, 0] + 0.3), sig(z[:, 0] - 0.3)], axis=1))
+    v = variance(proba)
+    assert v[0] == pytest.approx(v[1], rel=0.2)
+    scores = epig(proba, target)
+    assert scores[0] > 10 * scores[1]
+
+
+def test_epig_needs_matching_index_samples_and_classes():
+    proba = np.full((4, 3, 2), 0.5)
+    with pytest.raises(ValueError, match="proba_target must have proba's index samples"):
+        epig(proba, np.full((5, 3, 2), 0.5))
+    with pytest.raises(ValueError, match="proba_target must have proba's index samples"):
+        epig(proba, np.full((4, 3, 3), 1 / 3))
+    with pytest.raises(ValueError, match="no target inputs"):
+        epig(proba, np.empty((4, 0, 2)))
+    with pytest.raises(ValueError, match="proba_target must hold probabilities"):
+        epig(proba, np.full((4, 3, 2), -1.0))
+
+
+def test_epig_in_blocks_equals_one_block(monkeypatch):
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet([1, 1, 1], size=(10, 50))
+    target = rng.dirichlet([1, 1, 1], size=(10, 8))
+    whole = epig(proba, target)
+    monkeypatch.setattr(priorities, "_BLOCK_ELEMENTS", 8 * 9 * 3)  # 3 rows a block
+    np.testing.assert_array_equal(epig(proba, target), whole)

@@ -26,7 +26,7 @@ from skepinet.strategies import (
     uniform,
 )
 
-EPISTEMIC = ["bald", "variance", "batchbald"]
+EPISTEMIC = ["bald", "variance", "batchbald", "epig"]
 N_INDEX = 30  # enough index samples for stable scores, cheap to compute
 
 
@@ -98,6 +98,24 @@ def test_top_n_scores_match_priority(name, epinet, data):
     # Best first, and nothing left in the pool beats the last pick.
     assert (np.diff(scores) <= 0).all()
     assert np.delete(expected, indices).max() <= scores[-1] + 1e-6
+
+
+def test_epig_scores_each_row_by_the_joint_with_its_targets(epinet, data):
+    X, _, X_pool = data
+    targets = X[:20]
+    indices, scores = query(strategies.epig, epinet, X_pool, n_instances=4, X_target=targets)
+    expected = priorities.epig(epinet.predict_proba_joint(X_pool, n_index=N_INDEX),
+                               epinet.predict_proba_joint(targets, n_index=N_INDEX))
+    np.testing.assert_allclose(scores, expected[indices], rtol=1e-5, atol=1e-9)
+    assert np.delete(expected, indices).max() <= scores[-1] + 1e-9
+    # Without X_target, n_targets rows of the pool are the targets, drawn by random_state.
+    a = query(strategies.epig, epinet, X_pool, n_instances=4, n_targets=10, random_state=1)
+    b = query(strategies.epig, epinet, X_pool, n_instances=4, n_targets=10, random_state=2)
+    assert not np.array_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="X_target has no rows"):
+        query(strategies.epig, epinet, X_pool, X_target=X[:0])
+    with pytest.raises(ValueError, match="n_targets"):
+        query(strategies.epig, epinet, X_pool, n_targets=0)
 
 
 def test_chunked_scoring_matches_single_pass(epinet, data):
@@ -351,7 +369,7 @@ def test_modal_learner_with_training_data_feeds_coreset(data):
 # -- parallel pool scoring ----------------------------------------------------------
 
 PRIORITY_STRATEGIES = [strategies.bald, strategies.variance, strategies.entropy,
-                       strategies.margin, strategies.least_confidence]
+                       strategies.margin, strategies.least_confidence, strategies.epig]
 
 
 @pytest.fixture(scope="module")

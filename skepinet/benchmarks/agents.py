@@ -68,6 +68,7 @@ def _registry(*agents):
 AGENTS = _registry(
     Agent("epinet:variance", "epinet", "variance", epistemic=True),
     Agent("epinet:bald", "epinet", "bald", epistemic=True),
+    Agent("epinet:epig", "epinet", "epig", epistemic=True),
     Agent("epinet:entropy", "epinet", "entropy", epistemic=False),
     Agent("epinet:margin", "epinet", "margin", epistemic=False),
     Agent("epinet:uniform", "epinet", "uniform", epistemic=False),
