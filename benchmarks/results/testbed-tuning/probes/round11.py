@@ -1,0 +1,81 @@
+"""Probe round 11 (issue 10): the first SGD steps, on a handful of labels, hold back the whole run.
+
+Round 9 found n = 1 per step loses to n = 10 for *every* agent (uniform too), so the cause
+is training, not choice. Suspect: Adam's second moment (beta2 = 0.999, a memory of about
+1,000 steps) fills up during the first steps, when the prior's weight decay
+prior_precision / labels is 10 / 1 .. 10 / 10 and dominates the gradient, and then damps
+every later step. Arms (pool, standard, tuning seeds 100-103):
+  default; n = 1; warm-up (the first acquisition is 50 uniform labels, then the usual);
+  decay floor (weight decay prior_precision / max(labels, 50)); beta2 = 0.99;
+  n = 1 with beta2 = 0.99.
+"""
+import contextlib
+import json
+import os
+import sys
+import time
+
+import torch
+from joblib import Parallel, delayed
+
+
+@contextlib.contextmanager
+def decay_floor(floor):
+    """Weight decay ``prior_precision / max(n_train, floor)`` (undone on exit)."""
+    import skepinet.learner as learner
+    original = learner.partial_fit
+
+    def patched(estimator, X, y, epochs, *, classes=None, n_train=None):
+        n = None if n_train is None else max(n_train, floor)
+        return original(estimator, X, y, epochs, classes=classes, n_train=n)
+    if floor:
+        learner.partial_fit = patched
+    try:
+        yield
+    finally:
+        learner.partial_fit = original
+
+
+def one(cfg):
+    torch.set_num_threads(1)
+    from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, LOOP_PARAMS
+    from skepinet.learner import ActiveLearner
+    from skepinet.strategies import STRATEGIES
+    from skepinet.metrics import evaluate_enn
+    seed, T = cfg["seed"], cfg["T"]
+    prob = make_problem(seed, temperature=T, n_pool=10000, n_test=5000)
+    params = dict(lr=1e-3, batch_size=128, prior_precision=10.0)
+    if cfg.get("beta2"):
+        params["optimizer__betas"] = (0.9, cfg["beta2"])
+    est = make_agent_estimator("epinet", seed, params)
+    learner = ActiveLearner(est, STRATEGIES[cfg["strategy"]], random_state=seed)
+    loop = dict(LOOP_PARAMS["pool"], acquisition_size=cfg.get("n", 10))
+    out, t = [], time.time()
+    with decay_floor(cfg.get("floor", 0)):
+        if cfg.get("warmup"):
+            learner.run(prob["X_pool"], prob["y_pool"], budget=cfg["warmup"], progress=False,
+                        **dict(loop, acquisition_size=cfg["warmup"]))
+        for b in (100, 250, 500, 1000):
+            learner.run(prob["X_pool"], prob["y_pool"], budget=b, progress=False, **loop)
+            r = evaluate_enn(est, prob["X_test"], prob["y_test"], prob["proba_test"], n_index=100,
+                             random_state=seed)
+            out.append(round(r["log_loss"], 4))
+    return {**cfg, "ll": out, "time": round(time.time() - t, 1)}
+
+
+ARMS = {
+    "default": {}, "n1": {"n": 1}, "warmup50": {"warmup": 50}, "floor50": {"floor": 50},
+    "beta2-0.99": {"beta2": 0.99}, "n1-beta2-0.99": {"n": 1, "beta2": 0.99},
+}
+
+if __name__ == "__main__":
+    cfgs = [dict(arm=f"{s}-{a}", strategy=s, T=T, seed=seed, **spec)
+            for T in (0.03, 0.1) for seed in (100, 101, 102, 103)
+            for s in ("variance", "uniform") for a, spec in ARMS.items()]
+    key = lambda c: (c["arm"], c["T"], c["seed"])  # noqa: E731
+    done = {key(json.loads(l)) for l in open(sys.argv[1])} if os.path.exists(sys.argv[1]) else set()
+    cfgs = [c for c in cfgs if key(c) not in done]
+    print(len(cfgs), "to run", flush=True)
+    with open(sys.argv[1], "a") as out:
+        for r in Parallel(n_jobs=2, return_as="generator_unordered")(delayed(one)(c) for c in cfgs):
+            out.write(json.dumps(r) + "\n"); out.flush()
