@@ -1,7 +1,12 @@
-import sys, json
+import json
+import sys
+
 from joblib import Parallel, delayed
+
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 import probe
+
+
 def one(cfg):
     import torch; torch.set_num_threads(1)
     ll, t = probe.run(cfg["agent"], cfg["seed"], cfg["T"], cfg["loop"], cfg["params"], cfg.get("n_pool", 10000))

@@ -1,13 +1,19 @@
 """In-loop diagnosis on pool-hetero-T0.1: variance on noisy vs clean pool inputs, and where labels go."""
-import numpy as np, torch
+import numpy as np
+import torch
 from joblib import Parallel, delayed
+
 
 def one(seed, strategy):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, LOOP_PARAMS
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+    )
     from skepinet.learner import ActiveLearner
-    from skepinet.strategies import STRATEGIES
     from skepinet.priorities import variance
+    from skepinet.strategies import STRATEGIES
     prob = make_problem(seed, temperature=0.1, n_pool=10000, n_test=2000, noisy_fraction=0.5)
     p1 = prob["proba_pool"][:, 1]
     noisy = np.abs(p1 - 0.5) < 0.01            # coin-flip inputs (and a few clean ones near p = 1/2)

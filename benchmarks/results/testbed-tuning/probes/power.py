@@ -1,8 +1,13 @@
 """Probe: power (stochastic) sampling of the variance priority vs top-k, tuning seeds only."""
-import sys, json, time
-import numpy as np, torch
+import json
+import sys
+import time
+
+import numpy as np
+import torch
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
+
 
 def power_strategy(beta):
     from skepinet.strategies import variance
@@ -35,10 +40,15 @@ def logit_variance_strategy():
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, redraw_oracle, LOOP_PARAMS
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+        redraw_oracle,
+    )
     from skepinet.learner import ActiveLearner
-    from skepinet.strategies import STRATEGIES
     from skepinet.metrics import evaluate_enn
+    from skepinet.strategies import STRATEGIES
     seed, T, proto, nf = cfg["seed"], cfg["T"], cfg["protocol"], cfg["nf"]
     n_pool = 10000 if proto == "pool" else 200
     prob = make_problem(seed, temperature=T, n_pool=n_pool, n_test=5000, noisy_fraction=nf)

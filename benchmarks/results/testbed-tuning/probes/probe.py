@@ -1,10 +1,15 @@
-import sys, time, json
+import json
+import sys
+import time
+
 import torch
+
 torch.set_num_threads(1)
-from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, AGENTS
+from skepinet.benchmarks.testbed import AGENTS, make_agent_estimator, make_problem
 from skepinet.learner import ActiveLearner
-from skepinet.strategies import STRATEGIES
 from skepinet.metrics import evaluate_enn
+from skepinet.strategies import STRATEGIES
+
 
 def run(agent, seed, T, loop, params, n_pool=10000, labels=(100,250,500,1000)):
     prob = make_problem(seed, temperature=T, n_pool=n_pool, n_test=5000)

@@ -2,17 +2,26 @@
 
 Tuning seeds 100-103 only; the published defaults otherwise (as in round 6).
 """
-import sys, json, time, os
+import json
+import os
+import sys
+import time
+
 import torch
 from joblib import Parallel, delayed
 
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, redraw_oracle, LOOP_PARAMS
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+        redraw_oracle,
+    )
     from skepinet.learner import ActiveLearner
-    from skepinet.strategies import STRATEGIES
     from skepinet.metrics import evaluate_enn
+    from skepinet.strategies import STRATEGIES
     seed, T, proto, nf = cfg["seed"], cfg["T"], cfg["protocol"], cfg["nf"]
     n_pool = 10000 if proto == "pool" else 200
     prob = make_problem(seed, temperature=T, n_pool=n_pool, n_test=5000, noisy_fraction=nf)

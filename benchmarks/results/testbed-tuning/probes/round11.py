@@ -38,10 +38,14 @@ def decay_floor(floor):
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, LOOP_PARAMS
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+    )
     from skepinet.learner import ActiveLearner
-    from skepinet.strategies import STRATEGIES
     from skepinet.metrics import evaluate_enn
+    from skepinet.strategies import STRATEGIES
     seed, T = cfg["seed"], cfg["T"]
     prob = make_problem(seed, temperature=T, n_pool=10000, n_test=5000)
     params = dict(lr=1e-3, batch_size=128, prior_precision=10.0)

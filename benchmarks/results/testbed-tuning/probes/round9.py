@@ -7,12 +7,15 @@ Arms on the standard problem, tuning seeds 100-103 only:
   'fresh' replay: every new label is in the next SGD minibatch (late labels are trained on);
   2 SGD steps per label for both agents (is the saving compute-bound?).
 """
-import sys, json, time, os
-import numpy as np, torch
-from joblib import Parallel, delayed
-
-
 import contextlib
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
 
 
 @contextlib.contextmanager
@@ -40,10 +43,14 @@ def replay(fresh):
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, LOOP_PARAMS
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+    )
     from skepinet.learner import ActiveLearner
-    from skepinet.strategies import STRATEGIES
     from skepinet.metrics import evaluate_enn
+    from skepinet.strategies import STRATEGIES
     seed, T = cfg["seed"], cfg["T"]
     prob = make_problem(seed, temperature=T, n_pool=10000, n_test=5000, noisy_fraction=0.0)
     est = make_agent_estimator(cfg.get("net", "epinet"), seed,

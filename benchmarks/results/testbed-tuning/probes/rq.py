@@ -1,9 +1,19 @@
-import sys, json, numpy as np, torch
+import json
+import sys
+
+import numpy as np
+import torch
+
 torch.set_num_threads(1)
-from skepinet.benchmarks.testbed import make_problem, make_agent_estimator, redraw_oracle
+from skepinet.benchmarks.testbed import (
+    make_agent_estimator,
+    make_problem,
+    redraw_oracle,
+)
 from skepinet.learner import ActiveLearner
-from skepinet.strategies import STRATEGIES
 from skepinet.metrics import evaluate_enn
+from skepinet.strategies import STRATEGIES
+
 cfg=json.loads(sys.argv[1])
 seed=cfg.get("seed",100); T=cfg.get("T",0.03)
 prob=make_problem(seed, temperature=T, n_pool=200, n_test=3000, noisy_fraction=cfg.get("nf",0.0))

@@ -1,6 +1,10 @@
 """Summarise round 10: mean curves and paired differences at the budget, per task."""
-import json, sys, collections
+import collections
+import json
+import sys
+
 import numpy as np
+
 by = collections.defaultdict(dict)
 for r in map(json.loads, open(sys.argv[1])):
     by[(r["protocol"], r["nf"], r["T"], r["arm"])][r["seed"]] = np.array(r["ll"])

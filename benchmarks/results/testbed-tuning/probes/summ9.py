@@ -1,6 +1,10 @@
 """Summarise a round-9 style probe file: mean curves and paired differences at the budget."""
-import json, sys, collections
+import collections
+import json
+import sys
+
 import numpy as np
+
 rows = [json.loads(l) for l in open(sys.argv[1])]
 by = collections.defaultdict(dict)
 for r in rows:

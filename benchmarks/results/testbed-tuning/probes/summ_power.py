@@ -1,4 +1,9 @@
-import sys, json, collections, numpy as np
+import collections
+import json
+import sys
+
+import numpy as np
+
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def name(r): return r["strategy"] + (f"-power{r['beta']:g}" if "beta" in r else "")
 g = collections.defaultdict(dict)
