@@ -8,7 +8,9 @@ import probe
 
 
 def one(cfg):
-    import torch; torch.set_num_threads(1)
+    import torch
+
+    torch.set_num_threads(1)
     ll, t = probe.run(cfg["agent"], cfg["seed"], cfg["T"], cfg["loop"], cfg["params"], cfg.get("n_pool", 10000))
     return {**cfg, "ll": ll, "time": round(t, 1)}
 cfgs = [json.loads(l) for l in open(sys.argv[1])]
