@@ -294,7 +294,9 @@ def epig(proba, proba_target):
         joint = np.maximum(product + cov, 0.0)
         # log(joint / product) = log1p(cov / product); a zero joint adds nothing.
         relative = np.divide(cov, product, out=np.zeros_like(cov), where=joint > 0)
-        kl = np.sum(joint * np.log1p(np.maximum(relative, -1.0 + 1e-300)), axis=(1, 3))
+        # joint > 0 means relative > -1, but rounding can land on -1 itself.
+        np.maximum(relative, np.nextafter(-1.0, 0.0), out=relative)
+        kl = np.sum(joint * np.log1p(relative), axis=(1, 3))
         scores[start:start + rows] = kl.mean(axis=1)
     return np.maximum(scores, 0.0)
 

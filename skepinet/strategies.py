@@ -42,7 +42,14 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import priorities
-from .scoring import DEFAULT_CHUNK_SIZE, as_model, check_n_jobs, joint_of_rows, score_pool
+from .scoring import (
+    DEFAULT_CHUNK_SIZE,
+    as_model,
+    check_n_jobs,
+    is_dask_array,
+    joint_of_rows,
+    score_pool,
+)
 from .utils import (
     DEFAULT_N_INDEX,
     check_n_instances,
@@ -324,11 +331,17 @@ def epig(
     if n_available == 0:
         raise ValueError("X_target has no rows; pass the inputs the model will be used on, "
                          "or None to take them from X_pool.")
-    if n_available > n_targets:
-        targets = take_rows(targets, np.sort(rng.choice(n_available, n_targets, replace=False)))
-    proba_target = joint_of_rows(model, targets, n_index, chunk_size)
-    scores = score_pool(model, X_pool, partial(priorities.epig, proba_target=proba_target),
-                        n_index, chunk_size, rng, n_jobs)
+    picked = (np.sort(rng.choice(n_available, n_targets, replace=False))
+              if n_available > n_targets else np.arange(n_available))
+    if X_target is None and n_pool <= chunk_size and not is_dask_array(X_pool):
+        # The targets are pool rows and the pool is one model call: predict it once
+        # (a text backbone would otherwise encode the targets twice).
+        proba = joint_of_rows(model, X_pool, n_index, chunk_size)
+        scores = priorities.epig(proba, proba[:, picked])
+    else:
+        proba_target = joint_of_rows(model, take_rows(targets, picked), n_index, chunk_size)
+        scores = score_pool(model, X_pool, partial(priorities.epig, proba_target=proba_target),
+                            n_index, chunk_size, rng, n_jobs)
     indices = select_top(scores, n_instances, rng)
     return indices, scores[indices]
 

@@ -118,6 +118,21 @@ def test_epig_scores_each_row_by_the_joint_with_its_targets(epinet, data):
         query(strategies.epig, epinet, X_pool, n_targets=0)
 
 
+def test_epig_predicts_a_one_chunk_pool_once(epinet, data, monkeypatch):
+    X_pool = data[2]
+    calls = []
+    original = epinet.predict_proba_joint
+    monkeypatch.setattr(epinet, "predict_proba_joint",
+                        lambda X, n_index: calls.append(len(X)) or original(X, n_index))
+    one = query(strategies.epig, epinet, X_pool, n_instances=4, n_targets=10)
+    assert calls == [len(X_pool)]  # the targets' predictions come from the pool's
+    calls.clear()
+    chunked = query(strategies.epig, epinet, X_pool, n_instances=4, n_targets=10, chunk_size=40)
+    assert calls == [10, 40, 40, 40, 30]
+    np.testing.assert_array_equal(chunked[0], one[0])
+    np.testing.assert_allclose(chunked[1], one[1], rtol=1e-5)
+
+
 def test_chunked_scoring_matches_single_pass(epinet, data):
     X_pool = data[2]
     whole = bald(epinet, X_pool, 5, n_index=N_INDEX, random_state=0)

@@ -406,6 +406,7 @@ def protocol_table(results, curves, baselines, budgets, metric, *, greater_is_be
         ``{task: {'budget', 'targets': {name: score}, 'agents': {agent: row}}}``.
     """
     sign = 1.0 if greater_is_better else -1.0
+    first = references[0] if references else None  # the per-count comparison's reference
     table = {}
     for task, agent_curves in curves.items():
         budget = budgets[task]
@@ -430,7 +431,6 @@ def protocol_table(results, curves, baselines, budgets, metric, *, greater_is_be
                     row[f"minus_{ref}"], row[f"minus_{ref}_se"] = mean, se
                     row[f"minus_{ref}_z"] = sign * mean / se if se > 0 else float("nan")
                     row["n_seeds"] = n_seeds
-            first = references[0] if references else None
             if first in agent_curves and first != agent:
                 at, mean, se, z = worst_paired_difference(
                     results, task, agent, first, labels, metric,
