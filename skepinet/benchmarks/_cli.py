@@ -19,6 +19,7 @@ from . import (
     testbed,
     text_cost,
 )
+from ._sweep import UNRECORDED
 from .common import (
     add_options,
     options_from_args,
@@ -63,6 +64,10 @@ def _common(parser):
                              "tcp://10.0.0.5:8786 or ray://10.0.0.5:10001 (default: a local "
                              "cluster of --n-jobs worker processes)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--rerun-stale", action="store_true",
+                        help="recompute the stored runs that other code computed (another "
+                             "skepinet version or commit, or torch version), so that every run "
+                             "of the table comes from the code at hand")
 
 
 def build_parser():
@@ -108,10 +113,29 @@ def _out(args, name):
 def _run_sweep(module, run_sweep, out, settings, args):
     """Run a sweep with the execution flags of ``_common``; print its summary and folder."""
     summary = run_sweep(out, **settings, n_jobs=args.n_jobs, backend=args.backend,
-                        scheduler=args.scheduler, progress=not args.no_progress)
+                        scheduler=args.scheduler, progress=not args.no_progress,
+                        rerun_stale=args.rerun_stale)
     print(module.format_summary(summary))
+    print(format_code_versions(summary["code_versions"]))
     print(f"results in {out}")
     return summary
+
+
+def format_code_versions(versions):
+    """One line naming the code that computed a sweep's runs; a warning when it is mixed."""
+    def cost(entry):
+        return "" if entry["seconds"] is None else f", {entry['seconds']:.0f} s of compute"
+    if not versions:
+        return "no runs"
+    if len(versions) == 1:
+        version, entry = next(iter(versions.items()))
+        if version == UNRECORDED:
+            return (f"the code that computed these {entry['units']} runs was not recorded "
+                    "(they predate code stamps); --rerun-stale recomputes them")
+        return f"every run ({entry['units']}{cost(entry)}) computed by {version}"
+    counts = "; ".join(f"{e['units']} by {v}{cost(e)}" for v, e in versions.items())
+    return (f"warning: these runs come from {len(versions)} code versions ({counts}); "
+            "--rerun-stale recomputes the others with the code at hand")
 
 
 def run_testbed_command(args):

@@ -2,14 +2,21 @@
 
 A *unit* is one (task, agent, seed) run. Its result is written as soon as
 it finishes, keyed by its settings, so an interrupted sweep resumes where
-it stopped and a finished one is re-reported without recomputing.
+it stopped and a finished one is re-reported without recomputing. Each
+unit also records the code that computed it (:func:`code_version`), so a
+table that mixes runs of different code says so, and ``rerun_stale``
+recomputes the runs of other code.
 """
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import subprocess
 import tempfile
+import time
+from collections import Counter
 from pathlib import Path
 
 from joblib import Parallel, delayed, parallel_config
@@ -50,24 +57,76 @@ def _describe(value):
     return f"{type(value).__module__}.{type(value).__qualname__}"
 
 
+UNRECORDED = "unrecorded"
+
+
+@functools.lru_cache(maxsize=None)
+def code_version():
+    """The code a unit is computed with, as text: skepinet's version and commit, torch's version.
+
+    The commit (``git rev-parse``, with ``+modified`` when the package's
+    files differ from it) is there only when skepinet runs from a git
+    checkout; an installed package gives its version alone. Float results
+    of a fine-tuning run can change with either, which is why a sweep
+    records it per unit.
+    """
+    import torch
+
+    from .. import __version__
+    text = f"skepinet {__version__}"
+    commit = _git_commit(Path(__file__).resolve().parents[2])
+    if commit:
+        text += f" @ {commit}"
+    return f"{text}, torch {torch.__version__}"
+
+
+def _git_commit(root):
+    """``root``'s short commit (``+modified`` if ``skepinet/`` differs), or None outside git."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30)
+    try:
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode or Path(top.stdout.strip()).resolve() != root:
+            return None  # not a checkout of skepinet (e.g. site-packages inside some repo)
+        head = git("rev-parse", "--short=12", "HEAD").stdout.strip()
+        modified = git("diff", "--quiet", "HEAD", "--", "skepinet").returncode != 0
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+modified" if modified else "") if head else None
+
+
 def unit_path(out, task, agent, seed):
     return Path(out) / "units" / task / agent.replace(":", "_") / f"seed{seed}.json"
 
 
-def load_unit(path, settings):
-    """The saved records of a unit, or ``None`` if missing or run with other settings."""
+def _read_unit(path):
     try:
-        saved = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
-    return saved["records"] if saved.get("key") == settings_key(settings) else None
 
 
-def save_unit(path, settings, records):
-    """Write a unit atomically (a crash never leaves half a file)."""
+def load_unit(path, settings, *, code=None):
+    """The saved records of a unit, or ``None`` if missing, run with other settings,
+    or (when ``code`` is given) computed by other code than ``code``."""
+    saved = _read_unit(path)
+    if saved is None or saved.get("key") != settings_key(settings):
+        return None
+    if code is not None and saved.get("code", UNRECORDED) != code:
+        return None
+    return saved["records"]
+
+
+def save_unit(path, settings, records, *, code=None, seconds=None):
+    """Write a unit atomically (a crash never leaves half a file), stamped with ``code``
+    (default :func:`code_version`) and the ``seconds`` it took to compute."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"key": settings_key(settings), "settings": settings, "records": records}
+    payload = {"key": settings_key(settings), "settings": settings, "records": records,
+               "code": code_version() if code is None else code}
+    if seconds is not None:
+        payload["seconds"] = seconds
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(payload, f)
@@ -78,7 +137,9 @@ def _run_unit(func, path):
     # Saved by the caller, as results arrive: a cluster's workers need not share its disk.
     # One thread, wherever it runs: see run_units.
     with torch_threads(1):
-        return str(path), func()
+        start = time.perf_counter()
+        records = func()
+        return str(path), records, time.perf_counter() - start
 
 
 @contextlib.contextmanager
@@ -144,8 +205,34 @@ def _ray_cluster(address, n_jobs):
             ray.shutdown()
 
 
+def code_versions(out, keys):
+    """Per code version, the number of saved units ``keys`` under ``out`` and their compute time.
+
+    Units saved before versions were recorded count as ``'unrecorded'``.
+    More than one entry means the runs of a table were computed by
+    different code (see ``rerun_stale`` of :func:`run_units`).
+
+    Returns
+    -------
+    versions : dict
+        ``{code version: {'units': n, 'seconds': total}}``, sorted by
+        version; ``seconds`` sums the units that recorded their time (it is
+        ``None`` when none did), so a re-reported sweep still states what
+        its runs cost.
+    """
+    units, seconds = Counter(), {}
+    for task, agent, seed in keys:
+        saved = _read_unit(unit_path(out, task, agent, seed)) or {}
+        version = saved.get("code", UNRECORDED)
+        units[version] += 1
+        if "seconds" in saved:
+            seconds[version] = seconds.get(version, 0.0) + saved["seconds"]
+    return {version: {"units": units[version], "seconds": seconds.get(version)}
+            for version in sorted(units)}
+
+
 def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=True,
-              desc="runs"):
+              desc="runs", rerun_stale=False):
     """Run the units not already saved under ``out``; return every unit's records.
 
     Parameters
@@ -167,6 +254,13 @@ def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=Tr
         With ``backend='dask'``: the scheduler's address (see :func:`cluster`).
     progress : bool (default=True)
         Show a progress bar.
+    desc : str (default='runs')
+        The progress bar's label.
+    rerun_stale : bool (default=False)
+        Recompute the saved units that other code computed (another
+        :func:`code_version`, or none recorded), so that every run of the
+        sweep comes from the code at hand; by default a unit with the same
+        settings is reused whatever code computed it.
 
     Returns
     -------
@@ -174,9 +268,11 @@ def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=Tr
         ``{(task, agent, seed): records}``.
     """
     results, todo = {}, []
+    current = code_version()  # fixed at the start: the code that computes this sweep's runs
+    code = current if rerun_stale else None
     for task, agent, seed, settings, func in units:
         path = unit_path(out, task, agent, seed)
-        saved = load_unit(path, settings)
+        saved = load_unit(path, settings, code=code)
         if saved is None:
             todo.append(((task, agent, seed), path, settings, func))
         else:
@@ -190,9 +286,10 @@ def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=Tr
             n_workers = -1 if backend in ("dask", "ray") else n_jobs
             # Ray's joblib backend returns only whole lists: its units are saved at the end.
             return_as = "list" if backend == "ray" else "generator_unordered"
-            for path, records in Parallel(n_jobs=n_workers, return_as=return_as)(jobs):
+            for path, records, seconds in Parallel(n_jobs=n_workers,
+                                                   return_as=return_as)(jobs):
                 key, unit_file, settings = todo_by_path[path]
-                save_unit(unit_file, settings, records)
+                save_unit(unit_file, settings, records, code=current, seconds=seconds)
                 results[key] = records
                 bar.update(1)
         finally:

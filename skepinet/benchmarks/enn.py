@@ -35,7 +35,7 @@ from ..estimators import ESTIMATORS
 from ..metrics import dyadic_kl, marginal_kl, sample_dyads
 from ..priorities import bald, variance
 from ..utils import DEFAULT_N_INDEX
-from ._sweep import estimator_settings, run_units
+from ._sweep import code_versions, estimator_settings, run_units
 from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
 from .plots import pyplot_or_none, save_figure
 from .report import mean_se, write_csv, write_summary_json
@@ -421,7 +421,7 @@ def run_enn(out, *, seeds=EnnDefaults.seeds, input_dims=EnnDefaults.input_dims,
             variants=None, schedule=None, n_index=EnnDefaults.n_index,
             n_dyads=EnnDefaults.n_dyads, far_near_seeds=EnnDefaults.far_near_seeds,
             far_near_n_train=EnnDefaults.far_near_n_train, n_eval=EnnDefaults.n_eval, n_jobs=1,
-            backend=None, scheduler=None, progress=True):
+            backend=None, scheduler=None, progress=True, rerun_stale=False):
     """Run (or resume) the ENN-quality sweep and write its results under ``out``.
 
     Writes ``summary.json``, ``table.csv`` (agent x setting), ``sweep.csv``
@@ -464,6 +464,10 @@ def run_enn(out, *, seeds=EnnDefaults.seeds, input_dims=EnnDefaults.input_dims,
         Dask scheduler address, with ``backend='dask'``.
     progress : bool (default=True)
         Show a progress bar.
+    rerun_stale : bool (default=False)
+        Recompute the stored runs that other code computed (see
+        :func:`~skepinet.benchmarks._sweep.run_units`); the summary's
+        ``code_versions`` counts the runs per code version either way.
 
     Returns
     -------
@@ -485,8 +489,7 @@ def run_enn(out, *, seeds=EnnDefaults.seeds, input_dims=EnnDefaults.input_dims,
                    n_eval=n_eval, far_near_params=far_near_params or {}, variants=variants)
     start = time.perf_counter()
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                         progress=progress,
-                        desc="enn runs")
+                        progress=progress, desc="enn runs", rerun_stale=rerun_stale)
     summary = summarize_enn(results, agents=agents, tasks=tasks, seeds=seeds,
                             far_near_seeds=far_near_seeds,
                             reference="mlp" if "mlp" in agents else agents[0])
@@ -497,7 +500,8 @@ def run_enn(out, *, seeds=EnnDefaults.seeds, input_dims=EnnDefaults.input_dims,
                                 schedule=schedule, n_index=n_index, n_dyads=n_dyads,
                                 far_near_seeds=far_near_seeds,
                                 far_near_n_train=far_near_n_train, n_eval=n_eval),
-               "wall_time_s": time.perf_counter() - start, **summary}
+               "wall_time_s": time.perf_counter() - start,
+               "code_versions": code_versions(out, results), **summary}
     write_enn_outputs(out, summary)
     return summary
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..datasets import load_glue
 from ..estimators import BaselineClassifier
 from ..utils import DEFAULT_N_INDEX
-from ._sweep import estimator_settings, run_units
+from ._sweep import code_versions, estimator_settings, run_units
 from .agents import AGENTS, LOOP_AGENTS
 from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
 from .plots import plot_curves, plot_headline
@@ -289,7 +289,7 @@ def run_glue(out, *, tasks=GlueDefaults.tasks, data_dir=None, mode=GlueDefaults.
              n_test=None, n_points=GlueDefaults.n_points, fractions=GlueDefaults.fractions,
              pretrained=None, max_length=None, agent_params=None, loop_params=None, grid=None,
              n_index=GlueDefaults.n_index, n_jobs=1, backend=None, scheduler=None,
-             progress=True):
+             progress=True, rerun_stale=False):
     """Run (or resume) the GLUE sweep and write its results under ``out``.
 
     The defaults are :class:`GlueDefaults`' (the command line's).
@@ -328,7 +328,7 @@ def run_glue(out, *, tasks=GlueDefaults.tasks, data_dir=None, mode=GlueDefaults.
         grid.
     n_index : int
         Index samples for scoring.
-    n_jobs, backend, scheduler, progress
+    n_jobs, backend, scheduler, progress, rerun_stale
         As for :func:`~skepinet.benchmarks.run_testbed`.
 
     Returns
@@ -387,8 +387,7 @@ def run_glue(out, *, tasks=GlueDefaults.tasks, data_dir=None, mode=GlueDefaults.
                               _GlueUnit(agent, seed, problem_file, labels, params, loop, grid,
                                         n_index)))
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                         progress=progress,
-                        desc="GLUE runs")
+                        progress=progress, desc="GLUE runs", rerun_stale=rerun_stale)
     curves, baselines = aggregate(results, [f"{t}-{mode}" for t in tasks], agents, METRICS,
                                   "accuracy", greater_is_better=True)
     table = headline(curves, baselines, {f"{t}-{mode}": pools[t] for t in tasks}, "accuracy",
@@ -401,6 +400,7 @@ def run_glue(out, *, tasks=GlueDefaults.tasks, data_dir=None, mode=GlueDefaults.
                          max_length=max_length, agent_params=params, loop_params=loop, grid=grid,
                          n_index=n_index),
         "wall_time_s": time.perf_counter() - start,
+        "code_versions": code_versions(out, results),
         "curves": curves, "baselines": baselines, "headline": table,
         "protocols": protocol_table(results, curves, baselines, budgets, "accuracy",
                                     greater_is_better=True),

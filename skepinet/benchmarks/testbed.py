@@ -39,7 +39,7 @@ from ..estimators import ESTIMATORS
 from ..learner import ActiveLearner
 from ..metrics import evaluate_enn
 from ..utils import DEFAULT_N_INDEX
-from ._sweep import estimator_settings, run_units
+from ._sweep import code_versions, estimator_settings, run_units
 from .agents import AGENTS, LOOP_AGENTS
 from .common import (
     name_list,
@@ -492,7 +492,7 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
                 input_dim=TestbedDefaults.input_dim, n_points=TestbedDefaults.n_points,
                 fractions=TestbedDefaults.fractions, agent_params=None, loop_params=None,
                 grid=None, n_index=TestbedDefaults.n_index, n_jobs=1, backend=None,
-                scheduler=None, progress=True):
+                scheduler=None, progress=True, rerun_stale=False):
     """Run (or resume) the testbed sweep and write its results under ``out``.
 
     Every (task, agent, seed) run is saved under ``out/units`` as it
@@ -539,6 +539,10 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
         Dask scheduler address, with ``backend='dask'``.
     progress : bool (default=True)
         Show a progress bar.
+    rerun_stale : bool (default=False)
+        Recompute the stored runs that other code computed (see
+        :func:`~skepinet.benchmarks._sweep.run_units`); the summary's
+        ``code_versions`` counts the runs per code version either way.
 
     Returns
     -------
@@ -569,9 +573,10 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
                           loop_params=loop_params or {}, grid=grid, n_index=n_index)
     start = time.perf_counter()
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                        progress=progress, desc="testbed runs")
+                        progress=progress, desc="testbed runs", rerun_stale=rerun_stale)
     budgets = {task: b for task, (_, _, b) in tasks.items()}
     summary = {"settings": settings, "wall_time_s": time.perf_counter() - start,
+               "code_versions": code_versions(out, results),
                **summarize_testbed(results, budgets=budgets, agents=agents)}
     write_testbed_outputs(out, summary)
     return summary

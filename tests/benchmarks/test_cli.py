@@ -7,6 +7,7 @@ import pytest
 
 from skepinet.benchmarks import _cli, agents, glue, testbed
 from skepinet.benchmarks._cli import run
+from skepinet.benchmarks._sweep import code_version
 from skepinet.benchmarks.common import parse_int_list
 
 
@@ -27,7 +28,11 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
     quick = testbed.TestbedDefaults.quick()
     assert [r["labels"] for r in curve] == testbed.label_grid(quick.budget, quick.n_points)
     assert all(r["n_seeds"] == 2 and r["joint_log_loss"] > r["log_loss"] for r in curve)
-    assert len(list((out / "units").rglob("seed*.json"))) == 2 * 2 * (len(agents.LOOP_AGENTS) + 1)
+    n_units = 2 * 2 * (len(agents.LOOP_AGENTS) + 1)
+    assert len(list((out / "units").rglob("seed*.json"))) == n_units
+    assert list(saved["code_versions"]) == [code_version()]
+    assert saved["code_versions"][code_version()]["units"] == n_units
+    assert f"every run ({n_units}, " in printed and f"computed by {code_version()}" in printed
     assert summary["headline"]["geometric_mean"].keys() == set(agents.LOOP_AGENTS)
     row = saved["protocols"]["pool-T0.1"]["agents"]["epinet:variance"]
     assert row["n_seeds"] == 2 and np.isfinite(row["minus_epinet:uniform_se"])

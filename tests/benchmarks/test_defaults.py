@@ -64,7 +64,8 @@ def test_help_shows_every_default_once(command):
         assert text.count("(default ") == 1, text
         assert ("; --quick " in text) == (getattr(quick, field.name) != getattr(full, field.name))
     # Every option of the subcommand beyond the shared ones comes from a dataclass.
-    shared = {"out", "quick", "n_jobs", "backend", "scheduler", "no_progress", "measure"}
+    shared = {"out", "quick", "n_jobs", "backend", "scheduler", "no_progress", "rerun_stale",
+              "measure"}
     fields = {f.name for f in _option_fields(defaults)}
     if command == "cost":
         fields |= {f.name for f in _option_fields(joint_cost.JointCostDefaults)}
@@ -150,7 +151,7 @@ def _calls(monkeypatch, module, name):
 
     def record(*args, **kwargs):
         calls.append((args, kwargs))
-        return {"rows": [], "settings": {}}
+        return {"rows": [], "settings": {}, "code_versions": {}}
 
     monkeypatch.setattr(module, name, record)
     for attr in dir(module):
@@ -173,7 +174,7 @@ def test_sweeps_get_the_settings_of_their_command_line(monkeypatch, tmp_path):
         loop_params={"acquisition_size": 20, "candidate_size": 60},
         grid={"prior_precision": [3.0], "max_epochs": [3, 10], "batch_size": [32]},
         n_index=testbed.TestbedDefaults().n_index, n_jobs=2, backend=None, scheduler=None,
-        progress=False)
+        progress=False, rerun_stale=False)
 
     calls = _calls(monkeypatch, glue, "run_glue")
     _cli.run(["glue", "--mode", "finetune", "--n-pool", "0", "--data-dir", str(tmp_path),
