@@ -25,13 +25,15 @@ from ..utils import DEFAULT_N_INDEX
 from ._sweep import code_versions, estimator_settings, run_units
 from .agents import AGENTS, LOOP_AGENTS
 from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
-from .plots import plot_curves, plot_headline
+from .plots import plot_curves, plot_headline, plot_savings
 from .report import (
     aggregate,
     epistemic_checks,
     format_protocol_table,
+    format_savings,
     headline,
     protocol_table,
+    savings_table,
     write_protocol_csv,
     write_summary,
 )
@@ -404,6 +406,7 @@ def run_glue(out, *, tasks=GlueDefaults.tasks, data_dir=None, mode=GlueDefaults.
         "curves": curves, "baselines": baselines, "headline": table,
         "protocols": protocol_table(results, curves, baselines, budgets, "accuracy",
                                     greater_is_better=True),
+        "savings": savings_table(curves, "accuracy", greater_is_better=True),
         "not_better_at": epistemic_checks(curves, {f"{t}-{mode}": pools[t] for t in tasks},
                                           "accuracy", greater_is_better=True),
     }
@@ -418,11 +421,16 @@ def _write_outputs(out, summary, pools):
         plot_curves(out / f"curves_{task}.png", f"{task}: validation accuracy", agents,
                     summary["baselines"][task], "accuracy", ylabel="validation accuracy",
                     n_pool=pools[task.rsplit("-", 1)[0]])
+    for task, entry in summary["savings"].items():
+        plot_savings(out / f"savings_{task}.png",
+                     f"{task}: labels to match {entry['reference']}'s accuracy", entry)
     plot_headline(out / "headline.png", summary["headline"],
                   "GLUE: labels to match the tuned baseline")
 
 
 def format_summary(summary):
     """The GLUE per-task table, headline and checks as text."""
-    return format_protocol_table(summary["protocols"]) + "\n\n" + _format_summary(
+    savings = format_savings(summary.get("savings", {}))
+    return format_protocol_table(summary["protocols"]) + "\n\n" + (
+        savings + "\n\n" if savings else "") + _format_summary(
         summary, ["accuracy", "log_loss"])

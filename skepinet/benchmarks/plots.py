@@ -11,7 +11,7 @@ import numpy as np
 
 from .report import format_ratio
 
-__all__ = ["pyplot_or_none", "save_figure", "plot_curves", "plot_headline"]
+__all__ = ["pyplot_or_none", "save_figure", "plot_curves", "plot_headline", "plot_savings"]
 
 
 def pyplot_or_none():
@@ -91,4 +91,33 @@ def plot_headline(path, table, title):
     ax.invert_yaxis()
     ax.set_xlabel("labels to match the tuned baseline / its labels (lower is better)")
     ax.set_title(title)
+    return save_figure(plt, fig, path)
+
+
+def plot_savings(path, title, entry):
+    """Labels each agent needs to match the reference, against the reference's label count.
+
+    ``entry`` is one task of :func:`~skepinet.benchmarks.report.savings_table`.
+    Points where an agent never matches are left out. Returns the path
+    written, or ``None`` without matplotlib.
+    """
+    plt = pyplot_or_none()
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name, points in entry["agents"].items():
+        x = np.array([p["labels"] for p in points], dtype=float)
+        y = np.array([p["ratio"] for p in points], dtype=float)
+        y[~np.isfinite(y)] = np.nan
+        style = "-" if "variance" in name or "bald" in name else "--"
+        ax.plot(x, y, style, marker="o", ms=3, label=name, lw=1.6)
+    ax.axhline(1.0, color="black", lw=1, label=f"as many as {entry['reference']}")
+    ax.axhline(0.5, color="grey", lw=1, ls=":", label="half")
+    ax.set_xlabel(f"labels of {entry['reference']}")
+    ax.set_ylabel(f"labels needed / labels of {entry['reference']}")
+    ax.set_ylim(0, 1.6)
+    ax.set_title(title, fontsize=10)
+    if entry["agents"]:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     return save_figure(plt, fig, path)

@@ -49,13 +49,15 @@ from .common import (
     parse_json,
     parse_names,
 )
-from .plots import plot_curves, plot_headline
+from .plots import plot_curves, plot_headline, plot_savings
 from .report import (
     aggregate,
     epistemic_checks,
     format_protocol_table,
+    format_savings,
     headline,
     protocol_table,
+    savings_table,
     write_protocol_csv,
     write_summary,
 )
@@ -482,8 +484,9 @@ def summarize_testbed(results, *, budgets, agents):
     checks = epistemic_checks(curves, budgets, "log_loss", greater_is_better=False)
     protocols = protocol_table(results, curves, baselines, budgets, "log_loss",
                                greater_is_better=False, references=REFERENCES)
+    savings = savings_table(curves, "log_loss", greater_is_better=False, reference=REFERENCES[0])
     return {"curves": curves, "baselines": baselines, "headline": table,
-            "protocols": protocols, "not_better_at": checks}
+            "protocols": protocols, "savings": savings, "not_better_at": checks}
 
 
 def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefaults.problem,
@@ -595,11 +598,16 @@ def write_testbed_outputs(out, summary):
         plot_curves(out / f"joint_{task}.png",
                     f"Testbed {task}: dyadic joint log-loss (tau=10)",
                     agents, None, "joint_log_loss", ylabel="joint log-loss", n_pool=budget)
+    for task, entry in summary["savings"].items():
+        plot_savings(out / f"savings_{task}.png",
+                     f"Testbed {task}: labels to match {entry['reference']}'s log-loss", entry)
     plot_headline(out / "headline.png", summary["headline"],
                   "Testbed: labels to match the tuned baseline at the budget")
 
 
 def format_summary(summary):
     """The testbed's per-protocol table, headline and checks as text."""
-    return format_protocol_table(summary["protocols"]) + "\n\n" + _format_summary(
+    savings = format_savings(summary.get("savings", {}))
+    return format_protocol_table(summary["protocols"]) + "\n\n" + (
+        savings + "\n\n" if savings else "") + _format_summary(
         summary, ["log_loss", "accuracy"])

@@ -17,8 +17,10 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
     printed = capsys.readouterr().out
     assert "epinet:variance" in printed and "tuned baseline at 60 labels" in printed
     assert "- epinet:uniform" in printed and "to match epinet:uniform" in printed
+    assert "pool-T0.1: epinet:variance's labels to match epinet:uniform, as a fraction" in printed
     for name in ["summary.json", "headline.csv", "protocols.csv", "curves.csv", "headline.png",
-                 "curves_pool-T0.1.png", "curves_pool-T0.03.png", "joint_pool-T0.1.png"]:
+                 "curves_pool-T0.1.png", "curves_pool-T0.03.png", "joint_pool-T0.1.png",
+                 "savings.csv", "savings_pool-T0.1.png"]:
         assert (out / name).stat().st_size > 0, name
     saved = json.loads((out / "summary.json").read_text())
     assert set(saved["curves"]) == {"pool-T0.1", "pool-T0.03"}
