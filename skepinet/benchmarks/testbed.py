@@ -484,9 +484,14 @@ def summarize_testbed(results, *, budgets, agents):
     checks = epistemic_checks(curves, budgets, "log_loss", greater_is_better=False)
     protocols = protocol_table(results, curves, baselines, budgets, "log_loss",
                                greater_is_better=False, references=REFERENCES)
+    # Accuracy too: a priority can improve decisions and still lose log-loss far from the
+    # boundary (its labels are not a sample of the input distribution).
+    accuracy = protocol_table(results, curves, baselines, budgets, "accuracy",
+                              greater_is_better=True, references=REFERENCES)
     savings = savings_table(curves, "log_loss", greater_is_better=False, reference=REFERENCES[0])
     return {"curves": curves, "baselines": baselines, "headline": table,
-            "protocols": protocols, "savings": savings, "not_better_at": checks}
+            "protocols": protocols, "protocols_accuracy": accuracy, "savings": savings,
+            "not_better_at": checks}
 
 
 def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefaults.problem,
@@ -500,8 +505,10 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
 
     Every (task, agent, seed) run is saved under ``out/units`` as it
     finishes and reused by later calls with the same settings. Writes
-    ``summary.json``, ``headline.csv``, ``protocols.csv``, ``curves.csv``
-    and, with matplotlib, ``curves_<task>.png`` and ``joint_<task>.png``.
+    ``summary.json``, ``headline.csv``, ``protocols.csv`` (log-loss),
+    ``protocols_accuracy.csv`` (the same comparisons in accuracy),
+    ``curves.csv``, ``savings.csv`` and, with matplotlib,
+    ``curves_<task>.png``, ``joint_<task>.png`` and ``savings_<task>.png``.
     The defaults are :class:`TestbedDefaults`' (the command line's).
 
     Parameters
@@ -590,6 +597,7 @@ def write_testbed_outputs(out, summary):
     out = Path(out)
     write_summary(out, summary)
     write_protocol_csv(out / "protocols.csv", summary["protocols"])
+    write_protocol_csv(out / "protocols_accuracy.csv", summary["protocols_accuracy"])
     for task, agents in summary["curves"].items():
         budget = summary["settings"]["tasks"][task]["budget"]
         plot_curves(out / f"curves_{task}.png", f"Testbed {task}: test log-loss",

@@ -20,7 +20,7 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
     assert "pool-T0.1: epinet:variance's labels to match epinet:uniform, as a fraction" in printed
     for name in ["summary.json", "headline.csv", "protocols.csv", "curves.csv", "headline.png",
                  "curves_pool-T0.1.png", "curves_pool-T0.03.png", "joint_pool-T0.1.png",
-                 "savings.csv", "savings_pool-T0.1.png"]:
+                 "savings.csv", "savings_pool-T0.1.png", "protocols_accuracy.csv"]:
         assert (out / name).stat().st_size > 0, name
     saved = json.loads((out / "summary.json").read_text())
     assert set(saved["curves"]) == {"pool-T0.1", "pool-T0.03"}
@@ -40,6 +40,10 @@ def test_testbed_quick_writes_tables_and_plots_and_resumes(tmp_path, monkeypatch
     assert row["n_seeds"] == 2 and np.isfinite(row["minus_epinet:uniform_se"])
     assert saved["protocols"]["pool-T0.1"]["targets"]["baseline"] == pytest.approx(
         saved["baselines"]["pool-T0.1"][-1]["log_loss"])
+    accuracy = saved["protocols_accuracy"]["pool-T0.1"]
+    assert accuracy["metric"] == "accuracy"
+    assert accuracy["agents"]["epinet:variance"]["at_budget"] == pytest.approx(
+        curve[-1]["accuracy"])
 
     # A second call with the same settings recomputes nothing.
     def fail(*args, **kwargs):

@@ -37,11 +37,12 @@ def _with(argv, flag, value):
 
 
 def test_the_readme_lists_every_published_sweep():
-    assert set(readme_commands()) == {"testbed-pool", "testbed-requery", "glue-frozen",
-                                      "glue-finetune", "enn"}
+    assert set(readme_commands()) == {"testbed-pool", "testbed-pool-4000", "testbed-requery",
+                                      "glue-frozen", "glue-finetune", "enn"}
 
 
-@pytest.mark.parametrize("folder", ["testbed-pool", "testbed-requery", "enn", "glue-finetune"])
+@pytest.mark.parametrize("folder", ["testbed-pool", "testbed-pool-4000", "testbed-requery", "enn",
+                                    "glue-finetune"])
 def test_a_published_sweep_regenerates_from_its_stored_runs(folder, tmp_path, monkeypatch,
                                                              request):
     published = RESULTS / folder
