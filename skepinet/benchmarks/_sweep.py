@@ -268,7 +268,10 @@ def run_units(units, out, *, n_jobs=1, backend=None, scheduler=None, progress=Tr
         ``{(task, agent, seed): records}``.
     """
     results, todo = {}, []
-    current = code_version()  # fixed at the start: the code that computes this sweep's runs
+    # Read afresh at each sweep (code edited in a live session is another version), then
+    # fixed: the code that computes this sweep's runs.
+    code_version.cache_clear()
+    current = code_version()
     code = current if rerun_stale else None
     for task, agent, seed, settings, func in units:
         path = unit_path(out, task, agent, seed)

@@ -103,3 +103,13 @@ def test_mixed_code_is_a_warning_that_names_the_fix():
 def test_stamps_come_from_the_caller_with_parallel_workers(tmp_path):
     results = run_units(units(4), tmp_path, n_jobs=2, progress=False)
     assert code_versions(tmp_path, results)[code_version()]["units"] == 4
+
+
+def test_each_sweep_reads_the_code_version_afresh(tmp_path, monkeypatch):
+    monkeypatch.setattr(_sweep, "_git_commit", lambda root: "aaaa")
+    run_units(units(1), tmp_path / "a", progress=False)
+    monkeypatch.setattr(_sweep, "_git_commit", lambda root: "bbbb+modified")  # code edited
+    run_units(units(1), tmp_path / "b", progress=False)
+    _sweep.code_version.cache_clear()  # leave the real version for other tests
+    versions = [next(iter(code_versions(tmp_path / d, [("task", "agent:a", 0)]))) for d in "ab"]
+    assert " @ aaaa," in versions[0] and " @ bbbb+modified," in versions[1]
