@@ -38,11 +38,11 @@ def _with(argv, flag, value):
 
 def test_the_readme_lists_every_published_sweep():
     assert set(readme_commands()) == {"testbed-pool", "testbed-pool-4000", "testbed-requery",
-                                      "glue-frozen", "glue-finetune", "enn"}
+                                      "glue-frozen", "glue-finetune", "glue-finetune-512", "enn"}
 
 
 @pytest.mark.parametrize("folder", ["testbed-pool", "testbed-pool-4000", "testbed-requery", "enn",
-                                    "glue-finetune"])
+                                    "glue-finetune", "glue-finetune-512"])
 def test_a_published_sweep_regenerates_from_its_stored_runs(folder, tmp_path, monkeypatch,
                                                              request):
     published = RESULTS / folder
