@@ -38,8 +38,8 @@ from ..utils import DEFAULT_N_INDEX
 from ._sweep import code_versions, estimator_settings, run_units
 from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
 from .plots import pyplot_or_none, save_figure
+from .problems import make_problem
 from .report import mean_se, write_csv, write_summary_json
-from .testbed import make_problem
 
 __all__ = [
     "AGENTS",

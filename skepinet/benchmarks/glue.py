@@ -30,14 +30,13 @@ from .report import (
     aggregate,
     epistemic_checks,
     format_protocol_table,
-    format_savings,
     headline,
     protocol_table,
-    savings_table,
     write_protocol_csv,
     write_summary,
 )
 from .report import format_summary as _format_summary
+from .savings import format_savings, savings_table
 from .testbed import (
     AGENT_PARAMS,
     LOOP_PARAMS,

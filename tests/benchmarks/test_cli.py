@@ -159,16 +159,6 @@ def test_testbed_errors_name_the_setting(capsys):
     assert "budget=100 exceeds the pool of 50 rows" in capsys.readouterr().err
 
 
-def test_degenerate_testbed_problems_are_redrawn():
-    # seed 6 at temperature 0.1 labels 999 of 1,000 pool rows alike
-    problem = testbed.make_problem(6, temperature=0.1, n_test=10)
-    assert problem["seed"] == 10006
-    assert min(np.bincount(problem["y_pool"])) >= 100
-    assert testbed.make_problem(0, n_test=10)["seed"] == 0
-    with pytest.raises(ValueError, match="lower min_class_fraction"):
-        testbed.make_problem(0, n_pool=20, n_test=10, min_class_fraction=0.6)
-
-
 def test_frozen_sentence_pairs_get_sbert_style_features(tmp_path, tiny_bert, make_sentences):
     folder = tmp_path / "glue" / "RTE"
     folder.mkdir(parents=True)
