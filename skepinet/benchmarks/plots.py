@@ -97,9 +97,10 @@ def plot_headline(path, table, title):
 def plot_savings(path, title, entry):
     """Labels each agent needs to match the reference, against the reference's label count.
 
-    ``entry`` is one task of :func:`~skepinet.benchmarks.report.savings_table`.
-    Points where an agent never matches are left out. Returns the path
-    written, or ``None`` without matplotlib.
+    ``entry`` is one task of :func:`~skepinet.benchmarks.savings.savings_table`.
+    Points where an agent never matches are left out, and the axis stops at
+    1.6 (an agent needing more runs off the top: ``savings.csv`` has every
+    ratio). Returns the path written, or ``None`` without matplotlib.
     """
     plt = pyplot_or_none()
     if plt is None:

@@ -14,7 +14,8 @@ __all__ = ["saving_curve", "savings_table", "format_savings"]
 def saving_curve(curve, reference, metric, *, greater_is_better):
     """At each label count of ``reference``'s curve, the labels ``curve`` needs to match it.
 
-    The labels-to-match ratio of :func:`protocol_table` at every budget
+    The labels-to-match ratio of
+    :func:`~skepinet.benchmarks.report.protocol_table` at every budget
     rather than one: a point ``{'labels': n, 'ratio': r}`` says that the
     agent's mean curve first reaches the reference's score at ``n``
     labels after ``r * n`` labels (``inf``: never within its curve; above
@@ -24,7 +25,8 @@ def saving_curve(curve, reference, metric, *, greater_is_better):
     Parameters
     ----------
     curve, reference : list of dict
-        Mean curves (from :func:`mean_curve`) of the agent and the reference.
+        Mean curves (from :func:`~skepinet.benchmarks.report.mean_curve`) of
+        the agent and the reference.
     metric : str
         The metric compared.
     greater_is_better : bool
