@@ -429,7 +429,6 @@ def _write_outputs(out, summary, pools):
 
 def format_summary(summary):
     """The GLUE per-task table, headline and checks as text."""
-    savings = format_savings(summary.get("savings", {}))
-    return format_protocol_table(summary["protocols"]) + "\n\n" + (
-        savings + "\n\n" if savings else "") + _format_summary(
-        summary, ["accuracy", "log_loss"])
+    parts = [format_protocol_table(summary["protocols"]),
+             format_savings(summary.get("savings", {})), _format_summary(summary, ["accuracy", "log_loss"])]
+    return "\n\n".join(part for part in parts if part)

@@ -554,7 +554,6 @@ def write_testbed_outputs(out, summary):
 
 def format_summary(summary):
     """The testbed's per-protocol table, headline and checks as text."""
-    savings = format_savings(summary.get("savings", {}))
-    return format_protocol_table(summary["protocols"]) + "\n\n" + (
-        savings + "\n\n" if savings else "") + _format_summary(
-        summary, ["log_loss", "accuracy"])
+    parts = [format_protocol_table(summary["protocols"]),
+             format_savings(summary.get("savings", {})), _format_summary(summary, ["log_loss", "accuracy"])]
+    return "\n\n".join(part for part in parts if part)
