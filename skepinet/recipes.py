@@ -11,6 +11,14 @@
     Re-initialise and fit on every label so far (the estimator's
     ``max_epochs``): the common pool-based recipe.
 
+With ``refit_growth`` the ``'replay'`` and ``'online'`` recipes also
+re-initialise the model and fit it on every label whenever the labels have
+grown by that factor since the last such refit: a network trained online
+from its first few labels generalises worse than one fitted afresh on the
+same labels (the warm-starting gap, Ash & Adams 2020), and most of all on
+labels that a priority drew from one region; refits on a geometric schedule
+close the gap for a few times the replay's training cost.
+
 :func:`training_rows` says which labels a step trains on (and for how many
 epochs); :func:`partial_fit` trains on them.
 """
@@ -22,13 +30,14 @@ import numpy as np
 
 from .scoring import is_fitted
 
-__all__ = ["RECIPES", "check_recipe", "names_parameter", "partial_fit", "training_rows"]
+__all__ = ["RECIPES", "check_recipe", "names_parameter", "partial_fit", "refit_is_due",
+           "training_rows"]
 
 RECIPES = ("replay", "online", "refit")
 """tuple of str : The training recipes of :meth:`skepinet.ActiveLearner.run`."""
 
 
-def check_recipe(recipe, steps_per_label, n_steps, replay):
+def check_recipe(recipe, steps_per_label, n_steps, replay, refit_growth=None):
     """Refuse a recipe, or a setting that belongs to another recipe."""
     if recipe not in RECIPES:
         raise ValueError(f"recipe={recipe!r} is not a training recipe; choose one of {RECIPES}.")
@@ -47,6 +56,19 @@ def check_recipe(recipe, steps_per_label, n_steps, replay):
                                or replay < 0):
         raise ValueError(f"replay must be None or a non-negative integer, got {replay!r}; "
                          "e.g. replay=100.")
+    if refit_growth is None:
+        return
+    if (isinstance(refit_growth, bool) or not isinstance(refit_growth, Real)
+            or not np.isfinite(refit_growth) or refit_growth <= 1):
+        raise ValueError(
+            f"refit_growth must be None or a number above 1, got {refit_growth!r}; e.g. "
+            "refit_growth=1.5 (refit whenever the labels have grown by half since the last)."
+        )
+    if recipe == "refit":
+        raise ValueError(
+            "refit_growth schedules refits for the 'replay' and 'online' recipes, but "
+            "recipe='refit' already refits at every step; pass one or the other."
+        )
 
 
 def names_parameter(func, name):
@@ -77,10 +99,30 @@ def _replay_minibatches(state, steps_per_label, batch_size, rng):
     return rng.integers(n_labelled, size=n_batches * batch_size)
 
 
-def training_rows(estimator, state, rng, *, recipe, steps_per_label, n_steps, replay):
+def refit_is_due(state, refit_growth):
+    """Whether the labels have grown by ``refit_growth`` since the last refit.
+
+    The first training counts as a refit (the model starts afresh then).
+    """
+    if refit_growth is None or state.refitted_at == 0:
+        return False
+    return len(state.labelled) >= refit_growth * state.refitted_at - 1e-9
+
+
+def _refit_rows(estimator, state):
+    """Re-initialise a fitted ``estimator``; every label, for its ``max_epochs``."""
+    if is_fitted(estimator) and hasattr(estimator, "initialize"):
+        estimator.initialize()
+    state.refitted_at = len(state.labelled)
+    return np.arange(len(state.labelled)), getattr(estimator, "max_epochs", 1)
+
+
+def training_rows(estimator, state, rng, *, recipe, steps_per_label, n_steps, replay,
+                  refit_growth=None):
     """The labels this step trains on, and for how many epochs.
 
-    The ``'refit'`` recipe re-initialises a fitted ``estimator`` here.
+    The ``'refit'`` recipe, and a refit that ``refit_growth`` schedules,
+    re-initialise a fitted ``estimator`` here.
 
     Parameters
     ----------
@@ -89,7 +131,7 @@ def training_rows(estimator, state, rng, *, recipe, steps_per_label, n_steps, re
         The run, its new labels recorded (``state.pending``).
     rng : numpy.random.Generator
         Draws the replayed labels.
-    recipe, steps_per_label, n_steps, replay
+    recipe, steps_per_label, n_steps, replay, refit_growth
         As :meth:`skepinet.ActiveLearner.run` takes them.
 
     Returns
@@ -99,14 +141,19 @@ def training_rows(estimator, state, rng, *, recipe, steps_per_label, n_steps, re
     epochs : int
     """
     n_labelled = len(state.labelled)
+    if recipe == "refit":
+        return _refit_rows(estimator, state)
+    if refit_is_due(state, refit_growth):
+        # The refit stands in for this step's replay steps, which are not owed later.
+        state.sgd_steps = max(state.sgd_steps,
+                              int(np.floor(steps_per_label * n_labelled + 1e-9)))
+        return _refit_rows(estimator, state)
+    if state.refitted_at == 0:
+        state.refitted_at = n_labelled
     if recipe == "replay":
         positions = _replay_minibatches(state, steps_per_label,
                                         getattr(estimator, "batch_size", None), rng)
         return positions, 1
-    if recipe == "refit":
-        if is_fitted(estimator) and hasattr(estimator, "initialize"):
-            estimator.initialize()
-        return np.arange(n_labelled), getattr(estimator, "max_epochs", 1)
     n_old = n_labelled - len(state.pending)
     old = np.arange(n_old)
     if replay is not None and replay < n_old:

@@ -109,6 +109,9 @@ class RunState:
         is refused.
     sgd_steps : int
         SGD steps taken by the ``'replay'`` recipe.
+    refitted_at : int
+        Labels at the model's last fresh start (its first training, or a
+        refit); ``0`` before the first training.
     """
 
     n_pool: int
@@ -122,6 +125,7 @@ class RunState:
     classes: object = None
     pool_fingerprint: object = None
     sgd_steps: int = 0
+    refitted_at: int = 0
 
     @classmethod
     def start(cls, n_pool, classes=None, fingerprint=None):

@@ -393,6 +393,46 @@ def test_refit_recipe_starts_afresh_on_every_label_each_step(pool):
                                atol=1e-5)
 
 
+def test_refit_growth_starts_afresh_when_the_labels_have_grown_by_the_factor(pool):
+    X, y, _, _ = pool
+    estimator = RecordingEpinet(random_state=0, batch_size=16, max_epochs=3)
+    learner = ActiveLearner(estimator, random_state=0)
+    run = dict(candidate_size=30, acquisition_size=10, steps_per_label=0.5, refit_growth=2,
+               progress=False)
+    learner.run(X, y, budget=80, **run)
+    # The model at 80 labels is a fresh fit on them, not a continuation.
+    rows = learner.run_state_.labelled
+    fresh = EpinetClassifier(random_state=0, batch_size=16, max_epochs=3).fit(X[rows], y[rows])
+    np.testing.assert_allclose(estimator.predict_proba(X[:50]), fresh.predict_proba(X[:50]),
+                               atol=1e-5)
+    learner.run(X, y, budget=100, **run)
+    calls = [(rows, epochs) for rows, _, epochs in estimator.calls_]
+    # The first training at 10 labels is a fresh start; refits at 20, 40 and 80 labels
+    # train on every label for max_epochs, replay minibatches (0.5 steps per label) between.
+    assert calls == [(16 * 5, 1), (20, 3), (16 * 5, 1), (40, 3), (16 * 5, 1), (16 * 5, 1),
+                     (16 * 5, 1), (80, 3), (16 * 5, 1), (16 * 5, 1)]
+    state = learner.run_state_
+    assert state.refitted_at == 80 and state.sgd_steps == 50  # a refit's steps are not owed
+
+
+def test_a_resumed_run_keeps_the_refit_schedule(pool, tmp_path):
+    X, y, _, _ = pool
+    whole = ActiveLearner(epinet(), random_state=0)
+    whole.run(X, y, budget=60, candidate_size=30, acquisition_size=10, refit_growth=1.5,
+              progress=False)
+    path = tmp_path / "run.skepinet"
+    first = ActiveLearner(epinet(), random_state=0)
+    first.run(X, y, budget=30, candidate_size=30, acquisition_size=10, refit_growth=1.5,
+              checkpoint=path, progress=False)
+    resumed = ActiveLearner.load(path)
+    assert resumed.run_state_.refitted_at == first.run_state_.refitted_at == 30
+    resumed.run(X, y, budget=60, candidate_size=30, acquisition_size=10, refit_growth=1.5,
+                progress=False)
+    assert resumed.run_state_.labelled == whole.run_state_.labelled
+    np.testing.assert_allclose(resumed.predict_proba(X[:20]), whole.predict_proba(X[:20]),
+                               atol=1e-6)
+
+
 def test_requery_asks_again_about_rows_already_labelled(pool):
     X, y, _, _ = pool
     rng = np.random.default_rng(0)
@@ -429,6 +469,8 @@ def recording_oracle(y):
     (dict(recipe="sgd"), "recipe='sgd' is not a training recipe"),
     (dict(n_steps=5), "n_steps and replay set the 'online' recipe"),
     (dict(recipe="refit", replay=3), "n_steps and replay set the 'online' recipe"),
+    (dict(recipe="refit", refit_growth=2), "recipe='refit' already refits at every step"),
+    (dict(refit_growth=1), "refit_growth must be None or a number above 1, got 1"),
     (dict(steps_per_label=0), "steps_per_label must be a positive number"),
     (dict(steps_per_label=float("nan")), "steps_per_label must be a positive number"),
 ])

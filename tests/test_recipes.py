@@ -5,7 +5,7 @@ import pytest
 
 from skepinet import EpinetClassifier
 from skepinet.datasets import make_testbed_classification
-from skepinet.recipes import check_recipe, partial_fit, training_rows
+from skepinet.recipes import check_recipe, partial_fit, refit_is_due, training_rows
 from skepinet.runs import RunState
 
 
@@ -64,6 +64,34 @@ def test_refit_reinitialises_and_trains_on_every_label():
                zip(trained, estimator.module_.parameters()))
 
 
+def test_refit_growth_refits_on_a_geometric_schedule_of_labels():
+    rng = np.random.default_rng(0)
+    state, refits = RunState.start(100), []
+    for step in range(10):
+        state.record(np.arange(5 * step, 5 * step + 5), np.zeros(5, dtype=int))
+        positions, epochs = training_rows(Recorder(), state, rng, recipe="online",
+                                          steps_per_label=1.0, n_steps=1, replay=0,
+                                          refit_growth=1.5)
+        if epochs == Recorder.max_epochs:
+            assert positions.tolist() == list(range(len(state.labelled)))
+            refits.append(len(state.labelled))
+        else:
+            assert len(positions) == 5
+    # A fresh start at 5 labels, then each time the labels reach 1.5x the last refit's.
+    assert refits == [10, 15, 25, 40]
+    assert state.refitted_at == 40
+
+
+def test_without_refit_growth_nothing_refits():
+    state = state_with(0, 5)
+    for _ in range(5):
+        state.record(np.arange(5, 10), np.zeros(5, dtype=int))
+        assert not refit_is_due(state, None)
+        _, epochs = training_rows(Recorder(), state, np.random.default_rng(0), recipe="online",
+                                  steps_per_label=1.0, n_steps=1, replay=0)
+        assert epochs == 1
+
+
 def test_partial_fit_passes_n_train_only_where_it_is_named():
     recorder = Recorder()
     partial_fit(recorder, np.zeros((3, 2)), np.zeros(3), 2, n_train=30)
@@ -85,6 +113,10 @@ def test_partial_fit_passes_n_train_only_where_it_is_named():
     (("replay", 0, 1, None), "steps_per_label must be a positive number"),
     (("online", 1.0, 1, -1), "replay must be None or a non-negative integer"),
     (("online", 1.0, 1, True), "replay must be None"),
+    (("replay", 1.0, 1, None, 1.0), "refit_growth must be None or a number above 1"),
+    (("replay", 1.0, 1, None, float("inf")), "refit_growth must be None or a number above 1"),
+    (("replay", 1.0, 1, None, True), "refit_growth must be None or a number above 1"),
+    (("refit", 1.0, 1, None, 2.0), "already refits at every step"),
 ])
 def test_bad_recipes_are_refused(args, message):
     with pytest.raises(ValueError, match=message):

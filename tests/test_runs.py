@@ -15,9 +15,11 @@ from skepinet.persistence import CheckpointError, read_manifest
 from skepinet.runs import (RunState, check_checkpoint_folder, check_finite_pool, journal_path,
                            pool_fingerprint)
 
-# The keys a run state had when it was a dict (skepinet 0.2), before ``sgd_steps`` was set.
+# The keys a run state had when it was a dict (skepinet 0.2), before ``sgd_steps`` was set;
+# the keys added since, in order.
 OLD_KEYS = ["n_pool", "unlabelled", "labelled", "labels", "pending", "n_labelled", "step",
             "elapsed", "classes", "pool_fingerprint"]
+NEW_KEYS = ["sgd_steps", "refitted_at"]
 
 
 def test_record_marks_rows_labelled_and_pending():
@@ -34,12 +36,13 @@ def test_the_record_round_trips_and_an_old_dict_loads():
     state = RunState.start(4, fingerprint="f")
     state.record(np.array([3]), np.array(["pos"]))
     record = state.to_dict()
-    assert isinstance(record, dict) and list(record) == OLD_KEYS + ["sgd_steps"]
+    assert isinstance(record, dict) and list(record) == OLD_KEYS + NEW_KEYS
     again = RunState.from_dict(record)
     assert again.labelled == [3] and again.labels == ["pos"] and again.step == 1
     np.testing.assert_array_equal(again.unlabelled, state.unlabelled)
     old = {key: record[key] for key in OLD_KEYS}
     assert RunState.from_dict(old).sgd_steps == 0
+    assert RunState.from_dict(old).refitted_at == 0
 
 
 def test_a_record_with_unknown_fields_is_refused():
@@ -59,12 +62,13 @@ def test_reading_it_as_a_dict_still_works_with_a_warning():
             state["nothing"]
 
 
-def _drop_sgd_steps(path):
+def _drop_new_keys(path):
     """Rewrite a checkpoint as skepinet 0.2 wrote it: the run state a dict without sgd_steps."""
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     manifest = json.loads(members["skepinet.json"])
-    manifest["learner"]["run_state"].pop("sgd_steps")
+    for key in NEW_KEYS:
+        manifest["learner"]["run_state"].pop(key)
     members["skepinet.json"] = json.dumps(manifest).encode()
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
@@ -83,8 +87,8 @@ def test_a_checkpoint_stores_the_state_as_before_and_an_old_one_resumes(tmp_path
     first.run(X, y, budget=20, candidate_size=30, acquisition_size=10, checkpoint=path,
               progress=False)
     stored = read_manifest(path)["learner"]["run_state"]
-    assert list(stored) == OLD_KEYS + ["sgd_steps"] and stored["n_labelled"] == 20
-    _drop_sgd_steps(path)
+    assert list(stored) == OLD_KEYS + NEW_KEYS and stored["n_labelled"] == 20
+    _drop_new_keys(path)
     resumed = ActiveLearner.load(path)
     assert isinstance(resumed.run_state_, RunState) and resumed.run_state_.sgd_steps == 0
     assert resumed.run_state_.labelled == first.run_state_.labelled

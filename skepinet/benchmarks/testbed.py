@@ -49,6 +49,13 @@ from .common import (
     parse_json,
     parse_names,
 )
+from .final_fit import (
+    final_fit_labels,
+    final_fit_scores,
+    final_fit_summary,
+    format_final_fit_table,
+    write_final_fit_csv,
+)
 from .plots import plot_curves, plot_headline, plot_savings
 from .problems import make_problem, redraw_oracle
 from .report import (
@@ -138,7 +145,7 @@ def label_grid(n_pool, n_points=20, first=10):
 
 
 def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=None,
-              n_index=DEFAULT_N_INDEX):
+              n_index=DEFAULT_N_INDEX, final_fit_at=()):
     """Run one agent through Algorithm 1 and evaluate it at each label count.
 
     Parameters
@@ -157,12 +164,17 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         Override :data:`AGENT_PARAMS` and :data:`LOOP_PARAMS`.
     n_index : int (default=DEFAULT_N_INDEX)
         Index samples for scoring and for the joint log-loss.
+    final_fit_at : collection of int (default=())
+        Label counts of ``labels`` where a fresh copy of the agent's
+        estimator is also fitted on every label so far
+        (:mod:`~skepinet.benchmarks.final_fit`).
 
     Returns
     -------
     curve : list of dict
         One record per label count: ``labels``, ``accuracy``, ``log_loss``,
-        ``joint_log_loss``, ``wall_time``.
+        ``joint_log_loss``, ``wall_time``, and at ``final_fit_at`` the fresh
+        fit's ``final_fit`` (``accuracy``, ``log_loss``).
     """
     estimator_name, strategy = AGENTS[agent].estimator, AGENTS[agent].query_strategy
     params = {**AGENT_PARAMS, **(agent_params or {})}
@@ -184,6 +196,10 @@ def run_agent(agent, seed, problem, *, labels, agent_params=None, loop_params=No
         record.update(evaluate_enn(estimator, problem["X_test"], problem["y_test"],
                                    problem.get("proba_test"), n_index=n_index,
                                    random_state=seed))
+        if budget in final_fit_at:
+            record["final_fit"] = final_fit_scores(
+                partial(make_agent_estimator, estimator_name, seed, params), learner, problem,
+                n_index=n_index, random_state=seed)
         curve.append(record)
     return curve
 
@@ -313,6 +329,9 @@ class TestbedDefaults:
     input_dim: int = option(10, "input dimension D", int)
     n_points: int = option(20, "evaluations per curve", int)
     fractions: tuple = option((0.5, 1.0), "budget fractions for the baseline", parse_float_list)
+    final_fit: tuple = option((), "budget fractions where each agent's run also fits a fresh "
+                              "estimator on its labels (the final model a user keeps); each "
+                              "must fall on the curve's points", parse_float_list, shown="none")
     agent_params: dict = option({}, "JSON overrides of the agents' estimator settings",
                                 parse_json, merge=True)
     loop_params: dict = option({}, "JSON overrides of ActiveLearner.run settings (added to "
@@ -365,12 +384,13 @@ def testbed_tasks(protocols, problems, temperatures, *, input_dim, n_pool=None, 
 
 
 def testbed_units(tasks, *, seeds, agents, n_points, fractions, agent_params, loop_params, grid,
-                  n_index):
+                  n_index, final_fit=()):
     """The (task, agent, seed, settings, func) units of a testbed sweep."""
     units = []
     for task, (protocol, problem_settings, budget) in tasks.items():
         loop = {**loop_params_for(protocol), **loop_params}
         labels = label_grid(budget, n_points, first=min(10, budget))
+        final_at = final_fit_labels(budget, final_fit, labels, n_points)
         requery = bool(loop.get("requery"))
         baseline_at = baseline_labels(budget, fractions)
         params = {**agent_params_for(problem_settings["temperature"]), **agent_params}
@@ -385,17 +405,19 @@ def testbed_units(tasks, *, seeds, agents, n_points, fractions, agent_params, lo
                                 agent_params=params, loop_params=loop, n_index=n_index,
                                 estimator=estimator_settings(
                                     make_agent_estimator(AGENTS[agent].estimator, 0, params)))
+                if final_at:  # absent otherwise: earlier runs keep their keys
+                    settings["final_fit_at"] = final_at
                 units.append((task, agent, seed, settings,
                               partial(_agent_unit, agent, seed, problem_settings, labels, params,
-                                      loop, n_index)))
+                                      loop, n_index, final_at)))
     return units
 
 
-def _agent_unit(agent, seed, problem_settings, labels, params, loop, n_index):
+def _agent_unit(agent, seed, problem_settings, labels, params, loop, n_index, final_at=()):
     """:func:`run_agent` on the seed's problem (a sweep unit: problems are drawn in the worker)."""
     problem = make_problem(seed, **problem_settings)
     return run_agent(agent, seed, problem, labels=labels, agent_params=params,
-                     loop_params=loop, n_index=n_index)
+                     loop_params=loop, n_index=n_index, final_fit_at=final_at)
 
 
 def _baseline_unit(seed, problem_settings, labels, grid, requery):
@@ -430,7 +452,8 @@ def summarize_testbed(results, *, budgets, agents):
     savings = savings_table(curves, "log_loss", greater_is_better=False, reference=REFERENCES[0])
     return {"curves": curves, "baselines": baselines, "headline": table,
             "protocols": protocols, "protocols_accuracy": accuracy, "savings": savings,
-            "not_better_at": checks}
+            "not_better_at": checks,
+            **final_fit_summary(results, budgets, baselines, reference=REFERENCES[0])}
 
 
 def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefaults.problem,
@@ -438,8 +461,8 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
                 agents=None, n_pool=None, budget=None, n_test=TestbedDefaults.n_test,
                 input_dim=TestbedDefaults.input_dim, n_points=TestbedDefaults.n_points,
                 fractions=TestbedDefaults.fractions, agent_params=None, loop_params=None,
-                grid=None, n_index=TestbedDefaults.n_index, n_jobs=1, backend=None,
-                scheduler=None, progress=True, rerun_stale=False):
+                grid=None, n_index=TestbedDefaults.n_index, final_fit=TestbedDefaults.final_fit,
+                n_jobs=1, backend=None, scheduler=None, progress=True, rerun_stale=False):
     """Run (or resume) the testbed sweep and write its results under ``out``.
 
     Every (task, agent, seed) run is saved under ``out/units`` as it
@@ -480,6 +503,10 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
         protocol), and the baseline grid (:data:`BASELINE_GRID`).
     n_index : int
         Index samples for scoring and the joint log-loss.
+    final_fit : tuple of float
+        Fractions of the budget where each agent's run also fits a fresh
+        estimator on its labels (:mod:`~skepinet.benchmarks.final_fit`;
+        ``final_fit.csv`` and ``final_fit_accuracy.csv``); none by default.
     n_jobs : int (default=1)
         joblib workers across runs.
     backend : str or None (default=None)
@@ -517,9 +544,12 @@ def run_testbed(out, *, protocols=TestbedDefaults.protocol, problems=TestbedDefa
                     loop_params={p: {**loop_params_for(p), **(loop_params or {})}
                                  for p in protocols},
                     grid=grid, n_index=n_index)
+    if final_fit:
+        settings["final_fit"] = list(final_fit)
     units = testbed_units(tasks, seeds=seeds, agents=agents, n_points=n_points,
                           fractions=fractions, agent_params=agent_params or {},
-                          loop_params=loop_params or {}, grid=grid, n_index=n_index)
+                          loop_params=loop_params or {}, grid=grid, n_index=n_index,
+                          final_fit=tuple(final_fit))
     start = time.perf_counter()
     results = run_units(units, out, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
                         progress=progress, desc="testbed runs", rerun_stale=rerun_stale)
@@ -537,6 +567,9 @@ def write_testbed_outputs(out, summary):
     write_summary(out, summary)
     write_protocol_csv(out / "protocols.csv", summary["protocols"])
     write_protocol_csv(out / "protocols_accuracy.csv", summary["protocols_accuracy"])
+    for name in ("final_fit", "final_fit_accuracy"):
+        if name in summary:
+            write_final_fit_csv(out / f"{name}.csv", summary[name])
     for task, agents in summary["curves"].items():
         budget = summary["settings"]["tasks"][task]["budget"]
         plot_curves(out / f"curves_{task}.png", f"Testbed {task}: test log-loss",
@@ -555,5 +588,8 @@ def write_testbed_outputs(out, summary):
 def format_summary(summary):
     """The testbed's per-protocol table, headline and checks as text."""
     parts = [format_protocol_table(summary["protocols"]),
-             format_savings(summary.get("savings", {})), _format_summary(summary, ["log_loss", "accuracy"])]
+             format_savings(summary.get("savings", {})),
+             format_final_fit_table(summary.get("final_fit", {})),
+             format_final_fit_table(summary.get("final_fit_accuracy", {})),
+             _format_summary(summary, ["log_loss", "accuracy"])]
     return "\n\n".join(part for part in parts if part)
