@@ -247,8 +247,8 @@ class ActiveLearner:
 
     def run(self, X_pool, oracle, budget, *, candidate_size=100, acquisition_size=10,
             recipe="replay", steps_per_label=1.0, n_steps=1, replay=None, refit_growth=None,
-            requery=False, n_index=DEFAULT_N_INDEX, classes=None, X_eval=None, y_eval=None, eval_every=1,
-            checkpoint=None, checkpoint_every=1, journal=None, progress=True):
+            requery=False, n_index=DEFAULT_N_INDEX, classes=None, X_eval=None, y_eval=None,
+            eval_every=1, checkpoint=None, checkpoint_every=1, journal=None, progress=True):
         """Label up to ``budget`` rows of ``X_pool`` online (paper Algorithm 1).
 
         At each step: draw ``candidate_size`` (N) unlabelled rows uniformly
@@ -263,18 +263,13 @@ class ActiveLearner:
         ``'replay'`` (default; the reference code's)
             ``steps_per_label`` SGD steps per label acquired, each on a
             minibatch of the estimator's ``batch_size`` drawn with
-            replacement from every label so far. Training grows with the
-            labels, so the first labels are not drilled hundreds of times,
-            and a ``prior_precision`` keeps the weight decay a fixed prior.
+            replacement from every label so far.
         ``'online'``
             ``n_steps`` epochs on the new batch plus ``replay`` earlier
             labels (all of them when ``None``: a warm-started re-fit).
         ``'refit'``
             Re-initialise and fit on every label so far each step (the
             estimator's ``max_epochs``): the common pool-based recipe.
-
-        ``refit_growth`` adds refits to the first two: the model starts
-        afresh on every label whenever they have grown by that factor.
 
         Parameters
         ----------
@@ -307,15 +302,11 @@ class ActiveLearner:
             pure online update on the new batch only; ``None`` rehearses
             every label so far.
         refit_growth : float > 1 or None (default=None)
-            ``recipe='replay'`` or ``'online'``: re-initialise the model and
-            fit it on every label so far (the estimator's ``max_epochs``)
-            instead of the step's training whenever the labels have grown by
-            this factor since the last fresh start, e.g. ``1.5``. A model
-            trained online from its first labels ends worse than one fitted
-            afresh on the same labels, most of all on the labels a priority
-            chose; with ``1.5`` the refits cost about three fits on the final
-            labels in all (the README's label-efficiency section measures
-            it). ``None`` never refits.
+            ``recipe='replay'`` or ``'online'``: instead of a step's training,
+            re-initialise the model and fit it on every label so far (its
+            ``max_epochs``) whenever the labels have grown by this factor
+            since its last fresh start (:mod:`skepinet.recipes`), e.g. ``1.5``:
+            about three fits on the final labels in all. ``None`` never does.
         requery : bool (default=False)
             Rows stay choosable after they are labelled, and each choice asks
             the oracle again: the reference code's bandit protocol, for
@@ -390,8 +381,7 @@ class ActiveLearner:
                                           checkpoint, journal, X_pool)
         answers = None if journal is None else AnswerJournal(journal, fingerprint)
         train = dict(recipe=recipe, steps_per_label=float(steps_per_label), n_steps=n_steps,
-                     replay=replay,
-                     refit_growth=None if refit_growth is None else float(refit_growth))
+                     replay=replay, refit_growth=refit_growth)
         if state.pending:  # labels revealed before a crash, not yet trained on
             self._train_on(X_pool, state, **train)
             # The step's record was never written: the curve keeps every step.

@@ -17,6 +17,7 @@ models.
 """
 
 import csv
+import math
 from pathlib import Path
 
 from ..metrics import evaluate_enn, labels_to_match
@@ -89,6 +90,13 @@ def _score_at(curve, labels, metric):
     return next((r[metric] for r in curve if r["labels"] == labels), float("nan"))
 
 
+def _ratio(labels, scores, target, budget, greater_is_better):
+    """Labels-to-match over the budget; NaN when there is nothing to match."""
+    if math.isnan(target):
+        return float("nan")
+    return labels_to_match(labels, scores, target, greater_is_better=greater_is_better) / budget
+
+
 def final_fit_table(results, budgets, baselines, metric, *, greater_is_better,
                     reference="epinet:uniform"):
     """Per task and agent: the final fit at the budget, paired with ``reference``'s.
@@ -119,9 +127,9 @@ def final_fit_table(results, budgets, baselines, metric, *, greater_is_better,
         ``minus_reference`` / ``minus_reference_se`` / ``n_seeds`` (paired
         over seeds), ``labels_to_match_reference`` (the first final-fit
         point whose mean fit reaches the reference's final fit at the
-        budget, over the budget; ``inf``: none) and
-        ``labels_to_match_baseline`` (the same against the tuned baseline's
-        budget score).
+        budget, over the budget; ``inf``: none; ``nan``: nothing to match)
+        and ``labels_to_match_baseline`` (the same against the tuned
+        baseline's budget score).
     """
     fits = final_fit_results(results)
     table = {}
@@ -148,10 +156,10 @@ def final_fit_table(results, budgets, baselines, metric, *, greater_is_better,
                 "final_fit_se": _score_at(curve, budget, f"{metric}_se"),
                 "loop": sum(loop) / len(loop) if loop else float("nan"),
                 "minus_reference": mean, "minus_reference_se": se, "n_seeds": n,
-                "labels_to_match_reference": labels_to_match(
-                    labels, scores, target, greater_is_better=greater_is_better) / budget,
-                "labels_to_match_baseline": labels_to_match(
-                    labels, scores, baseline, greater_is_better=greater_is_better) / budget,
+                "labels_to_match_reference": _ratio(labels, scores, target, budget,
+                                                    greater_is_better),
+                "labels_to_match_baseline": _ratio(labels, scores, baseline, budget,
+                                                   greater_is_better),
             })
         table[task] = {"metric": metric, "reference": reference, "baseline": baseline,
                        "rows": rows}

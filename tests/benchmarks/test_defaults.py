@@ -173,8 +173,8 @@ def test_sweeps_get_the_settings_of_their_command_line(monkeypatch, tmp_path):
         fractions=(0.5, 1.0), agent_params={},
         loop_params={"acquisition_size": 20, "candidate_size": 60},
         grid={"prior_precision": [3.0], "max_epochs": [3, 10], "batch_size": [32]},
-        n_index=testbed.TestbedDefaults().n_index, n_jobs=2, backend=None, scheduler=None,
-        progress=False, rerun_stale=False)
+        n_index=testbed.TestbedDefaults().n_index, final_fit=(), n_jobs=2, backend=None,
+        scheduler=None, progress=False, rerun_stale=False)
 
     calls = _calls(monkeypatch, glue, "run_glue")
     _cli.run(["glue", "--mode", "finetune", "--n-pool", "0", "--data-dir", str(tmp_path),

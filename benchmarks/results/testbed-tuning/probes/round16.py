@@ -33,9 +33,10 @@ def polish(est, X, y, steps, lr, seed):
 
 
 def refit_scores(X, y, prob, seed):
+    from sklearn.model_selection import ParameterGrid
+
     from skepinet.benchmarks.testbed import BASELINE_GRID, make_agent_estimator
     from skepinet.metrics import evaluate_enn
-    from sklearn.model_selection import ParameterGrid
     scores = {}
     for p in ParameterGrid(BASELINE_GRID):
         est = make_agent_estimator("epinet", seed, p).fit(X, y)
@@ -47,7 +48,11 @@ def refit_scores(X, y, prob, seed):
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import LOOP_PARAMS, make_agent_estimator, make_problem
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+    )
     from skepinet.learner import ActiveLearner
     from skepinet.metrics import evaluate_enn
     from skepinet.strategies import STRATEGIES

@@ -31,7 +31,11 @@ def refit_points(growth, first=100, last=4000):
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import LOOP_PARAMS, make_agent_estimator, make_problem
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+    )
     from skepinet.learner import ActiveLearner
     from skepinet.metrics import evaluate_enn
     from skepinet.strategies import STRATEGIES

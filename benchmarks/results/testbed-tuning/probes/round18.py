@@ -21,8 +21,9 @@ GRID = (1000, 1400, 2000, 2800, 4000)
 
 
 def baseline_scores(X_train, y_train, prob, seed):
-    from skepinet.benchmarks.testbed import BASELINE_GRID, make_agent_estimator
     from sklearn.model_selection import GridSearchCV
+
+    from skepinet.benchmarks.testbed import BASELINE_GRID, make_agent_estimator
     X = np.concatenate([X_train, prob["X_test"]])
     y = np.concatenate([y_train, prob["y_test"]])
     split = [(np.arange(len(X_train)), np.arange(len(X_train), len(X)))]
@@ -36,7 +37,11 @@ def baseline_scores(X_train, y_train, prob, seed):
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import LOOP_PARAMS, make_agent_estimator, make_problem
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+    )
     from skepinet.learner import ActiveLearner
     from skepinet.strategies import STRATEGIES
     seed, T = cfg["seed"], cfg["T"]

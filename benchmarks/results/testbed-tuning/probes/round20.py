@@ -35,7 +35,11 @@ def trained(est, X, y, how):
 
 def one(cfg):
     torch.set_num_threads(1)
-    from skepinet.benchmarks.testbed import LOOP_PARAMS, make_agent_estimator, make_problem
+    from skepinet.benchmarks.testbed import (
+        LOOP_PARAMS,
+        make_agent_estimator,
+        make_problem,
+    )
     from skepinet.learner import ActiveLearner
     from skepinet.metrics import evaluate_enn
     from skepinet.strategies import STRATEGIES
