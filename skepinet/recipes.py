@@ -87,12 +87,16 @@ def _accepts(func, name):
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+def _steps_due(state, steps_per_label):
+    """SGD steps owed for every label so far (fractions of a step carry over)."""
+    return int(np.floor(steps_per_label * len(state.labelled) + 1e-9))
+
+
 def _replay_minibatches(state, steps_per_label, batch_size, rng):
     """Rows (positions in the labels) of this step's SGD minibatches, drawn with replacement."""
     n_labelled, taken = len(state.labelled), state.sgd_steps
-    # Steps owed so far, minus steps taken: fractions of a step carry over (but the
-    # first acquisition always trains).
-    owed = int(np.floor(steps_per_label * n_labelled + 1e-9)) - taken
+    # Steps owed minus steps taken (but the first acquisition always trains).
+    owed = _steps_due(state, steps_per_label) - taken
     n_batches = max(owed, int(taken == 0))
     state.sgd_steps = taken + n_batches
     batch_size = batch_size if isinstance(batch_size, Integral) and batch_size > 0 else 128
@@ -145,8 +149,7 @@ def training_rows(estimator, state, rng, *, recipe, steps_per_label, n_steps, re
         return _refit_rows(estimator, state)
     if refit_is_due(state, refit_growth):
         # The refit stands in for this step's replay steps, which are not owed later.
-        state.sgd_steps = max(state.sgd_steps,
-                              int(np.floor(steps_per_label * n_labelled + 1e-9)))
+        state.sgd_steps = max(state.sgd_steps, _steps_due(state, steps_per_label))
         return _refit_rows(estimator, state)
     if state.refitted_at == 0:
         state.refitted_at = n_labelled
