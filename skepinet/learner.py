@@ -22,12 +22,12 @@ from .journal import AnswerJournal
 from .metrics import evaluate_enn
 from .oracle import ask, check_classes, known_classes, make_oracle
 from .recipes import RECIPES, check_recipe, names_parameter, partial_fit, training_rows
-from .runs import (History, RunState, banked_answers, check_checkpoint_folder, check_finite_pool,
-                   check_free_space, journal_path, pool_fingerprint, refuse_to_overwrite_a_run)
+from .runs import (History, RunState, banked_answers, check_checkpoint_folder, check_eval_set,
+                   check_finite_pool, check_free_space, journal_path, pool_fingerprint,
+                   refuse_to_overwrite_a_run)
 from .scoring import QueryContext, as_model, is_fitted
 from .strategies import variance
-from .utils import (DEFAULT_N_INDEX, check_positive_int, n_rows, row_shape, stack_rows,
-                    take_rows)
+from .utils import DEFAULT_N_INDEX, check_positive_int, n_rows, stack_rows, take_rows
 
 __all__ = ["ActiveLearner", "History", "RECIPES", "RunState", "pool_fingerprint"]
 
@@ -38,22 +38,6 @@ def _check_same_width(X_old, X_new):
         raise ValueError(
             f"teach() got rows of shape {new} but the learner was taught rows of shape {old}; "
             "pass rows with the same features as before."
-        )
-
-
-def _check_eval_set(X_eval, y_eval, X_pool):
-    if (X_eval is None) != (y_eval is None):
-        raise ValueError("pass both X_eval and y_eval, or neither.")
-    if X_eval is not None and n_rows(X_eval) != len(y_eval):
-        raise ValueError(
-            f"X_eval has {n_rows(X_eval)} rows but y_eval has {len(y_eval)} labels; pass "
-            "one label per evaluation row."
-        )
-    eval_row, pool_row = row_shape(X_eval), row_shape(X_pool)  # None for X_eval=None
-    if eval_row is not None and pool_row is not None and eval_row != pool_row:
-        raise ValueError(
-            f"X_eval has rows of shape {eval_row} but X_pool's have shape {pool_row}; "
-            "evaluate on rows with the pool's features."
         )
 
 
@@ -271,6 +255,10 @@ class ActiveLearner:
             Re-initialise and fit on every label so far each step (the
             estimator's ``max_epochs``): the common pool-based recipe.
 
+        "Every label so far" is every label the learner holds: its
+        ``X_training`` (rows it was given or taught before the run), then
+        the run's. Labels used (``budget``) count the run's only.
+
         Parameters
         ----------
         X_pool : array-like of shape (n_pool, ...)
@@ -366,7 +354,7 @@ class ActiveLearner:
         # so a rejected call costs no answer and leaves the learner as it was.
         n_pool = len(X_pool)
         labels_of = make_oracle(oracle, n_pool, requery=requery)
-        _check_eval_set(X_eval, y_eval, X_pool)
+        check_eval_set(X_eval, y_eval, X_pool)
         n_index = check_positive_int(n_index, "n_index", DEFAULT_N_INDEX)
         eval_every = check_positive_int(eval_every, "eval_every", 1)
         checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every", 1)
@@ -489,20 +477,21 @@ class ActiveLearner:
 
     def _train_on(self, X_pool, state, *, recipe, steps_per_label, n_steps, replay,
                   refit_growth):
+        # Every label the learner holds is learnt from: its X_training before the run, then the
+        # run's (added once trained on: a retried, interrupted training adds them once).
+        X_all = stack_rows(self.X_training, take_rows(X_pool, np.asarray(state.pending)))
+        y_new = np.asarray(state.labels[len(state.labels) - len(state.pending):])
+        y_all = stack_rows(self.y_training, y_new)
         positions, epochs = training_rows(self.estimator, state, self.rng_, recipe=recipe,
                                           steps_per_label=steps_per_label, n_steps=n_steps,
-                                          replay=replay, refit_growth=refit_growth)
+                                          replay=replay, refit_growth=refit_growth,
+                                          n_train=len(y_all))
         if len(positions):
             # A replay sample stands for every label so far: a fixed prior's weight decay
             # is divided by all of them, not by the sample.
-            partial_fit(self.estimator, take_rows(X_pool, np.asarray(state.labelled)[positions]),
-                        np.asarray(state.labels)[positions], epochs, classes=state.classes,
-                        n_train=len(state.labelled))
-        n_new = len(state.pending)
-        X_new = take_rows(X_pool, np.asarray(state.pending))
-        y_new = np.asarray(state.labels)[len(state.labelled) - n_new:]
-        self.X_training = stack_rows(self.X_training, X_new)
-        self.y_training = stack_rows(self.y_training, y_new)
+            partial_fit(self.estimator, take_rows(X_all, positions), np.asarray(y_all)[positions],
+                        epochs, classes=state.classes, n_train=len(y_all))
+        self.X_training, self.y_training = X_all, y_all
         state.pending = []
 
     def _log_step(self, state, wall_time, X_eval, y_eval, eval_every, final):
@@ -531,7 +520,6 @@ class ActiveLearner:
             ``{'accuracy': ..., 'log_loss': ...}`` (and what ``kwargs`` add).
         """
         return evaluate_enn(self.estimator, X, y, **kwargs)
-
 
     # -- persistence ---------------------------------------------------------------
 

@@ -11,6 +11,9 @@
     Re-initialise and fit on every label so far (the estimator's
     ``max_epochs``): the common pool-based recipe.
 
+Every label so far includes those the learner held before the run; the
+replay's SGD steps are owed for the run's labels only.
+
 With ``refit_growth`` the ``'replay'`` and ``'online'`` recipes also
 re-initialise the model and fit it on every label whenever the labels have
 grown by that factor since the last such refit: a network trained online
@@ -88,41 +91,43 @@ def _accepts(func, name):
 
 
 def _steps_due(state, steps_per_label):
-    """SGD steps owed for every label so far (fractions of a step carry over)."""
+    """SGD steps owed for the run's labels so far (fractions of a step carry over)."""
     return int(np.floor(steps_per_label * len(state.labelled) + 1e-9))
 
 
-def _replay_minibatches(state, steps_per_label, batch_size, rng):
+def _replay_minibatches(state, n_train, steps_per_label, batch_size, rng):
     """Rows (positions in the labels) of this step's SGD minibatches, drawn with replacement."""
-    n_labelled, taken = len(state.labelled), state.sgd_steps
+    taken = state.sgd_steps
     # Steps owed minus steps taken (but the first acquisition always trains).
     owed = _steps_due(state, steps_per_label) - taken
     n_batches = max(owed, int(taken == 0))
     state.sgd_steps = taken + n_batches
     batch_size = batch_size if isinstance(batch_size, Integral) and batch_size > 0 else 128
-    return rng.integers(n_labelled, size=n_batches * batch_size)
+    return rng.integers(n_train, size=n_batches * batch_size)
 
 
-def refit_is_due(state, refit_growth):
+def refit_is_due(state, refit_growth, n_train=None):
     """Whether the labels have grown by ``refit_growth`` since the last refit.
 
     The first training counts as a refit (the model starts afresh then).
+    ``n_train`` is every label the model trains on (the run's by default).
     """
     if refit_growth is None or state.refitted_at == 0:
         return False
-    return len(state.labelled) >= refit_growth * state.refitted_at - 1e-9
+    n_train = len(state.labelled) if n_train is None else n_train
+    return n_train >= refit_growth * state.refitted_at - 1e-9
 
 
-def _refit_rows(estimator, state):
+def _refit_rows(estimator, state, n_train):
     """Re-initialise a fitted ``estimator``; every label, for its ``max_epochs``."""
     if is_fitted(estimator) and hasattr(estimator, "initialize"):
         estimator.initialize()
-    state.refitted_at = len(state.labelled)
-    return np.arange(len(state.labelled)), getattr(estimator, "max_epochs", 1)
+    state.refitted_at = n_train
+    return np.arange(n_train), getattr(estimator, "max_epochs", 1)
 
 
 def training_rows(estimator, state, rng, *, recipe, steps_per_label, n_steps, replay,
-                  refit_growth=None):
+                  refit_growth=None, n_train=None):
     """The labels this step trains on, and for how many epochs.
 
     The ``'refit'`` recipe, and a refit that ``refit_growth`` schedules,
@@ -137,31 +142,35 @@ def training_rows(estimator, state, rng, *, recipe, steps_per_label, n_steps, re
         Draws the replayed labels.
     recipe, steps_per_label, n_steps, replay, refit_growth
         As :meth:`skepinet.ActiveLearner.run` takes them.
+    n_train : int or None (default=None)
+        Every label the model trains on, the run's last: labels it held
+        before the run come first. ``None``: the run's labels only.
 
     Returns
     -------
     positions : ndarray of int
-        Positions in ``state.labelled`` (repeated for a row drawn twice).
+        Positions in those labels (repeated for a row drawn twice).
     epochs : int
     """
-    n_labelled = len(state.labelled)
+    # SGD steps are owed for the run's labels; the rows they draw on are every label.
+    n_train = len(state.labelled) if n_train is None else n_train
     if recipe == "refit":
-        return _refit_rows(estimator, state)
-    if refit_is_due(state, refit_growth):
+        return _refit_rows(estimator, state, n_train)
+    if refit_is_due(state, refit_growth, n_train):
         # The refit stands in for this step's replay steps, which are not owed later.
         state.sgd_steps = max(state.sgd_steps, _steps_due(state, steps_per_label))
-        return _refit_rows(estimator, state)
+        return _refit_rows(estimator, state, n_train)
     if state.refitted_at == 0:
-        state.refitted_at = n_labelled
+        state.refitted_at = n_train
     if recipe == "replay":
-        positions = _replay_minibatches(state, steps_per_label,
+        positions = _replay_minibatches(state, n_train, steps_per_label,
                                         getattr(estimator, "batch_size", None), rng)
         return positions, 1
-    n_old = n_labelled - len(state.pending)
+    n_old = n_train - len(state.pending)
     old = np.arange(n_old)
     if replay is not None and replay < n_old:
         old = np.sort(rng.choice(n_old, size=replay, replace=False))
-    return np.concatenate([old, np.arange(n_old, n_labelled)]).astype(int), n_steps
+    return np.concatenate([old, np.arange(n_old, n_train)]).astype(int), n_steps
 
 
 def partial_fit(estimator, X, y, epochs, *, classes=None, n_train=None):

@@ -18,12 +18,14 @@ import numpy as np
 
 from . import persistence
 from .journal import read_journal
+from .utils import n_rows, row_shape
 
 __all__ = [
     "History",
     "RunState",
     "banked_answers",
     "check_checkpoint_folder",
+    "check_eval_set",
     "check_finite_pool",
     "check_free_space",
     "journal_path",
@@ -228,6 +230,23 @@ def check_finite_pool(X, chunk_rows=65_536):
                 f"X_pool row {row} holds NaN or infinity; drop or impute such rows before "
                 "run(), so that no label is asked for a row the model cannot score."
             )
+
+
+def check_eval_set(X_eval, y_eval, X_pool):
+    """Refuse an evaluation set whose labels or rows do not fit it or the pool."""
+    if (X_eval is None) != (y_eval is None):
+        raise ValueError("pass both X_eval and y_eval, or neither.")
+    if X_eval is not None and n_rows(X_eval) != len(y_eval):
+        raise ValueError(
+            f"X_eval has {n_rows(X_eval)} rows but y_eval has {len(y_eval)} labels; pass "
+            "one label per evaluation row."
+        )
+    eval_row, pool_row = row_shape(X_eval), row_shape(X_pool)  # None for X_eval=None
+    if eval_row is not None and pool_row is not None and eval_row != pool_row:
+        raise ValueError(
+            f"X_eval has rows of shape {eval_row} but X_pool's have shape {pool_row}; "
+            "evaluate on rows with the pool's features."
+        )
 
 
 def check_checkpoint_folder(path, name="checkpoint"):

@@ -433,6 +433,54 @@ def test_a_resumed_run_keeps_the_refit_schedule(pool, tmp_path):
                                atol=1e-6)
 
 
+def test_a_seeded_learner_keeps_learning_from_its_seed_labels(pool):
+    X, y, _, _ = pool
+    seed = np.arange(400, 440)
+    learner = ActiveLearner(RecordingEpinet(random_state=0, max_epochs=2), random_state=0,
+                            X_training=X[seed], y_training=y[seed])
+    learner.run(X[:400], y[:400], budget=20, candidate_size=30, acquisition_size=10,
+                recipe="refit", progress=False)
+    # Budget and run state count the run's labels; the model is a fresh fit on all 60.
+    rows = np.concatenate([seed, learner.run_state_.labelled])
+    assert learner.run_state_.n_labelled == 20 and len(learner.y_training) == 60
+    np.testing.assert_array_equal(learner.X_training, X[rows])
+    assert [n for n, _, _ in learner.estimator.calls_[-2:]] == [50, 60]
+    fresh = EpinetClassifier(random_state=0, max_epochs=2).fit(X[rows], y[rows])
+    np.testing.assert_allclose(learner.predict_proba(X[:20]), fresh.predict_proba(X[:20]),
+                               atol=1e-5)
+    replaying = ActiveLearner(RecordingEpinet(random_state=0, batch_size=16), random_state=0,
+                              X_training=X[seed], y_training=y[seed])
+    replaying.run(X[:400], y[:400], budget=20, candidate_size=30, acquisition_size=10,
+                  progress=False)
+    # One step per label of the run, each minibatch standing for the seed's labels too.
+    assert [(n, k) for n, k, _ in replaying.estimator.calls_[-2:]] == [(160, 50), (160, 60)]
+
+
+class FailsOnce(EpinetClassifier):
+    """Raises in its second partial_fit call, as a Ctrl-C during training would."""
+
+    def partial_fit(self, X, y, classes=None, n_train=None, **fit_params):
+        calls = vars(self).setdefault("calls_", [])
+        calls.append(len(y))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return super().partial_fit(X, y, classes=classes, n_train=n_train, **fit_params)
+
+
+def test_a_training_interrupted_and_retried_adds_its_labels_once(pool):
+    X, y, _, _ = pool
+    learner = ActiveLearner(FailsOnce(random_state=0, max_epochs=2), random_state=0)
+    run = dict(budget=30, candidate_size=30, acquisition_size=10, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        learner.run(X, y, **run)
+    assert learner.run_state_.pending and len(learner.y_training) == 10
+    learner.run(X, y, **run)
+    labelled = learner.run_state_.labelled
+    assert len(labelled) == 30 and not learner.run_state_.pending
+    np.testing.assert_array_equal(learner.X_training, X[labelled])
+    np.testing.assert_array_equal(learner.y_training, y[labelled])
+
+
 def test_requery_asks_again_about_rows_already_labelled(pool):
     X, y, _, _ = pool
     rng = np.random.default_rng(0)

@@ -92,6 +92,31 @@ def test_without_refit_growth_nothing_refits():
         assert epochs == 1
 
 
+def test_labels_held_before_the_run_are_trained_on_but_owe_no_steps():
+    # 30 labels held before the run, then the run's 10 (5 of them new): 40 in all.
+    rng = np.random.default_rng(0)
+    state = state_with(5, 5)
+    positions, _ = training_rows(Recorder(), state, rng, recipe="replay", steps_per_label=1.0,
+                                 n_steps=1, replay=None, n_train=40)
+    assert state.sgd_steps == 10 and len(positions) == 10 * 4  # owed for the run's 10
+    assert positions.max() < 40 and positions.min() >= 0
+    assert (positions < 30).mean() > 0.5  # the draws cover the held labels too
+    positions, _ = training_rows(Recorder(), state_with(5, 5), rng, recipe="online",
+                                 steps_per_label=1.0, n_steps=1, replay=None, n_train=40)
+    assert positions.tolist() == list(range(40))  # the new 5 are the last
+    positions, _ = training_rows(Recorder(), state_with(5, 5), rng, recipe="online",
+                                 steps_per_label=1.0, n_steps=1, replay=0, n_train=40)
+    assert positions.tolist() == list(range(35, 40))
+    refit_state = state_with(5, 5)
+    positions, _ = training_rows(Recorder(), refit_state, rng, recipe="refit",
+                                 steps_per_label=1.0, n_steps=1, replay=None, n_train=40)
+    assert positions.tolist() == list(range(40)) and refit_state.refitted_at == 40
+    # Growth counts every label: 40 -> 60 is 1.5x, though the run's grew 10 -> 30.
+    refit_state.record(np.arange(10, 30), np.zeros(20, dtype=int))
+    assert not refit_is_due(refit_state, 1.5, n_train=59)
+    assert refit_is_due(refit_state, 1.5, n_train=60)
+
+
 def test_partial_fit_passes_n_train_only_where_it_is_named():
     recorder = Recorder()
     partial_fit(recorder, np.zeros((3, 2)), np.zeros(3), 2, n_train=30)
