@@ -147,7 +147,9 @@ def final_fit_table(results, budgets, baselines, metric, *, greater_is_better,
             curve = curves[agent]
             labels = [r["labels"] for r in curve]
             scores = [r[metric] for r in curve]
-            loop = [r[metric] for (t, a, _), records in results.items()
+            # In seed order: the runs arrive in the order they finished, and a float sum
+            # in another order differs in the last bit (the CSVs must regenerate exactly).
+            loop = [r[metric] for (t, a, _), records in sorted(results.items())
                     if t == task and a == agent for r in records if r["labels"] == budget]
             mean, se, n = paired_difference(fits, task, agent, reference, budget, metric)
             rows.append({

@@ -98,6 +98,19 @@ def test_the_table_pairs_fresh_fits_over_seeds_and_reads_labels_to_match():
     assert "labels to match its final fit 0.50; the tuned baseline's 1.00" in text
 
 
+def test_the_table_does_not_depend_on_the_order_the_runs_finished():
+    # Three seeds whose loop scores sum to different floats in different orders.
+    results = {("t", agent, seed): _records({100: (loop, 0.5)})
+               for agent in ("epinet:uniform", "epinet:variance")
+               for seed, loop in enumerate((0.1, 0.2, 0.3))}
+    assert (0.1 + 0.2) + 0.3 != (0.3 + 0.2) + 0.1
+    baselines = {"t": [{"labels": 100, "log_loss": 0.4, "accuracy": 0.5}]}
+    tables = [final_fit_table(dict(order), {"t": 100}, baselines, "log_loss",
+                              greater_is_better=False)
+              for order in (results.items(), reversed(results.items()))]
+    assert tables[0] == tables[1]
+
+
 def test_sweeps_without_final_fits_report_none():
     results = {("t", "epinet:uniform", 0): [{"labels": 10, "log_loss": 0.5, "accuracy": 0.7}]}
     assert final_fit_results(results) == {}
