@@ -24,7 +24,7 @@ from .oracle import ask, check_classes, known_classes, make_oracle
 from .recipes import RECIPES, check_recipe, names_parameter, partial_fit, training_rows
 from .runs import (History, RunState, banked_answers, check_checkpoint_folder, check_eval_set,
                    check_finite_pool, check_free_space, journal_path, pool_fingerprint,
-                   refuse_to_overwrite_a_run)
+                   pool_rows, refuse_to_overwrite_a_run)
 from .scoring import QueryContext, as_model, is_fitted
 from .strategies import variance
 from .utils import DEFAULT_N_INDEX, check_positive_int, n_rows, stack_rows, take_rows
@@ -262,7 +262,8 @@ class ActiveLearner:
         Parameters
         ----------
         X_pool : array-like of shape (n_pool, ...)
-            Unlabelled inputs.
+            Unlabelled inputs: dense rows (numpy, pandas), or a list of texts
+            (or of text pairs) for a text estimator.
         oracle : array-like of shape (n_pool,) or callable
             The labels of ``X_pool``, or ``oracle(rows, indices) -> labels``
             (e.g. a function that asks a person). A callable may also
@@ -352,7 +353,7 @@ class ActiveLearner:
             )
         # Everything is checked before the oracle is asked and before any run state exists,
         # so a rejected call costs no answer and leaves the learner as it was.
-        n_pool = len(X_pool)
+        n_pool = pool_rows(X_pool)
         labels_of = make_oracle(oracle, n_pool, requery=requery)
         check_eval_set(X_eval, y_eval, X_pool)
         n_index = check_positive_int(n_index, "n_index", DEFAULT_N_INDEX)

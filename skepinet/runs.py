@@ -30,6 +30,7 @@ __all__ = [
     "check_free_space",
     "journal_path",
     "pool_fingerprint",
+    "pool_rows",
     "refuse_to_overwrite_a_run",
 ]
 
@@ -215,6 +216,27 @@ def pool_fingerprint(X, chunk_rows=65_536):
             digest.update(repr(row.tolist() if hasattr(row, "tolist") else row).encode())
             digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+def pool_rows(X_pool):
+    """Rows of a pool that :meth:`~skepinet.ActiveLearner.run` can label one by one.
+
+    Refuses the kinds it cannot: a dict (a tokenizer's output: rows tokenized
+    apart are padded to different widths) and a sparse matrix (the networks
+    take dense rows), each with the way out.
+    """
+    if isinstance(X_pool, dict):
+        raise TypeError(
+            "X_pool is a dict (a tokenizer's output?); run() labels rows of texts: pass the "
+            "texts themselves, a list of str or of (str, str) pairs, and the estimator "
+            "tokenizes each batch."
+        )
+    if hasattr(X_pool, "tocsr") and hasattr(X_pool, "nnz"):
+        raise TypeError(
+            f"X_pool is a sparse {type(X_pool).__name__}; skepinet's networks take dense rows: "
+            "pass X_pool.toarray(), or reduce it first (e.g. TruncatedSVD) if it is too big."
+        )
+    return n_rows(X_pool)
 
 
 def check_finite_pool(X, chunk_rows=65_536):

@@ -14,6 +14,7 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
+import scipy.sparse as scipy_sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
@@ -825,6 +826,13 @@ MORE_LEARNER_CASES = [
                  id="run-corrupted-journal"),
     pytest.param("running", lambda l, _: l.run(X[:-1], y[:-1], budget=30, **RUN2), ValueError,
                  r"pool of 200 rows, not 199", id="run-resume-over-smaller-pool"),
+    pytest.param("running", lambda l, _: l.run({"input_ids": X, "attention_mask": X}, y,
+                                               budget=30, **RUN2),
+                 TypeError, r"X_pool is a dict .*pass the texts themselves",
+                 id="run-pool-a-tokenizer-dict"),
+    pytest.param("running", lambda l, _: l.run(scipy_sparse.csr_matrix(X), y, budget=30, **RUN2),
+                 TypeError, r"X_pool is a sparse csr_matrix.*X_pool\.toarray\(\)",
+                 id="run-pool-sparse"),
     # -- run of a learner mid-run: the oracle
     pytest.param("running", lambda l, _: l.run(X, answer(lambda i: None), budget=30, **RUN2),
                  ValueError, r"returned no list of labels for 10 rows", id="oracle-returns-None"),
