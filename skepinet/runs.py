@@ -113,8 +113,9 @@ class RunState:
     sgd_steps : int
         SGD steps taken by the ``'replay'`` recipe.
     refitted_at : int
-        Labels at the model's last fresh start (its first training, or a
-        refit); ``0`` before the first training.
+        Labels the model was fitted on at its last fresh start (its first
+        training, or a refit; those the learner held before the run
+        included); ``0`` before the first training.
     """
 
     n_pool: int
