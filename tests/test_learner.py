@@ -456,6 +456,27 @@ def test_a_seeded_learner_keeps_learning_from_its_seed_labels(pool):
     assert [(n, k) for n, k, _ in replaying.estimator.calls_[-2:]] == [(160, 50), (160, 60)]
 
 
+def test_a_resumed_seeded_run_equals_an_uninterrupted_one(pool, tmp_path):
+    X, y, _, _ = pool
+    seed = np.arange(400, 420)
+    run = dict(candidate_size=30, acquisition_size=10, refit_growth=1.5, progress=False)
+
+    def seeded():
+        return ActiveLearner(epinet(), random_state=0, X_training=X[seed], y_training=y[seed])
+
+    whole = seeded()
+    whole.run(X[:400], y[:400], budget=60, **run)
+    path = tmp_path / "run.skepinet"
+    seeded().run(X[:400], y[:400], budget=30, checkpoint=path, **run)
+    resumed = ActiveLearner.load(path)
+    resumed.run(X[:400], y[:400], budget=60, **run)
+    assert resumed.run_state_.labelled == whole.run_state_.labelled
+    assert resumed.run_state_.refitted_at == whole.run_state_.refitted_at == 80  # 20 + 60
+    np.testing.assert_array_equal(resumed.X_training, whole.X_training)
+    np.testing.assert_allclose(resumed.predict_proba(X[:20]), whole.predict_proba(X[:20]),
+                               atol=1e-6)
+
+
 class FailsOnce(EpinetClassifier):
     """Raises in its second partial_fit call, as a Ctrl-C during training would."""
 
