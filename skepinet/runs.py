@@ -1,11 +1,11 @@
-"""The state of an online labelling run, and the guards around its files.
+"""The state of an online labelling run, and the guards around its inputs and files.
 
 :class:`RunState` is what :meth:`skepinet.ActiveLearner.run` keeps between
 steps and what its checkpoint stores: which pool rows are labelled, with
 which answers, and how far the run got. The functions here check, before
-anyone is asked a question, that the run's checkpoint and journal can be
-written and belong to this pool, and read back the answers a journal holds
-that a checkpoint does not.
+anyone is asked a question, that the pool and evaluation set can be used,
+that the run's checkpoint and journal can be written and belong to this
+pool, and read back the answers a journal holds that a checkpoint does not.
 """
 
 import dataclasses
