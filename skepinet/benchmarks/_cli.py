@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -149,6 +150,7 @@ def run_glue_command(args):
     # --n-pool 0 is the whole training split.
     settings = dict(dataclasses.asdict(options), data_dir=resolve_glue_dir(options.data_dir),
                     n_pool=options.n_pool or None)
+    _quiet_transformers()
     return _run_sweep(glue, glue.run_glue, _out(args, f"glue-{options.mode}"), settings, args)
 
 
@@ -214,7 +216,11 @@ def run_strategies_command(args):
 
 
 def _quiet_transformers():
-    """Hide transformers' progress bars: they would interleave with the benchmark's lines."""
+    """Hide transformers' progress bars: they would interleave with the benchmark's lines.
+
+    Also through the environment, which a sweep's worker processes inherit.
+    """
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         import transformers
         transformers.logging.disable_progress_bar()

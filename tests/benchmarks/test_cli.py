@@ -1,6 +1,7 @@
 """``skepinet-bench``: every benchmark runs end to end in --quick mode (numbers not asserted)."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -92,6 +93,30 @@ def test_glue_finetune_mode_on_any_glue_folder_and_model(tmp_path, tiny_bert, ma
     assert summary["baselines"]["sst2-finetune"][-1]["labels"] == 24
     assert "minus_epinet:uniform" not in summary["protocols"]["sst2-finetune"]["agents"][
         "epinet:variance"]  # uniform was not run
+
+
+def test_glue_sweeps_hide_transformers_bars_in_every_worker(tmp_path, monkeypatch,
+                                                            make_glue_folder):
+    transformers = pytest.importorskip("transformers")
+    # Set, then deleted: the monkeypatch also undoes what the command sets.
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "0")
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS")
+    seen = {}
+
+    def sweep(out, **settings):
+        # Worker processes inherit the environment, not the parent's logging state.
+        seen["env"] = os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS")
+        seen["bars"] = transformers.utils.logging.is_progress_bar_enabled()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(glue, "run_glue", sweep)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(["glue", "--quick", "--data-dir", str(make_glue_folder()), "--out",
+                 str(tmp_path / "g"), "--no-progress"])
+    finally:
+        transformers.utils.logging.enable_progress_bar()
+    assert seen == {"env": "1", "bars": False}
 
 
 def test_glue_frozen_quick_with_minilm(tmp_path, real_glue):
