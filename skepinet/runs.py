@@ -15,6 +15,7 @@ import shutil
 import warnings
 
 import numpy as np
+import scipy.sparse
 
 from . import persistence
 from .journal import read_journal
@@ -232,7 +233,7 @@ def pool_rows(X_pool):
             "texts themselves, a list of str or of (str, str) pairs, and the estimator "
             "tokenizes each batch."
         )
-    if hasattr(X_pool, "tocsr") and hasattr(X_pool, "nnz"):
+    if scipy.sparse.issparse(X_pool):
         raise TypeError(
             f"X_pool is a sparse {type(X_pool).__name__}; skepinet's networks take dense rows: "
             "pass X_pool.toarray(), or reduce it first (e.g. TruncatedSVD) if it is too big."

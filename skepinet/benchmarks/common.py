@@ -26,7 +26,7 @@ from .. import __version__
 __all__ = ["environment", "timing_result", "minilm_estimator", "timed", "interleaved_times",
            "torch_threads", "write_result", "resolve_glue_dir", "parse_int_list",
            "parse_float_list", "parse_name_list", "parse_names", "name_list", "parse_json",
-           "option", "add_options", "options_from_args"]
+           "option", "add_options", "options_from_args", "budget_label_counts"]
 
 
 def environment(device, load_before):
@@ -202,6 +202,11 @@ def parse_int_list(text):
     if not values:
         raise argparse.ArgumentTypeError(f"expected integers like '0-9' or '0,1,2', got {text!r}")
     return values
+
+
+def budget_label_counts(budget, fractions):
+    """Label counts at ``fractions`` of ``budget``: at least 1 each, sorted, no repeats."""
+    return sorted({max(1, int(round(f * budget))) for f in fractions})
 
 
 def parse_float_list(text):

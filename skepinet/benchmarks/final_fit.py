@@ -21,6 +21,7 @@ import math
 from pathlib import Path
 
 from ..metrics import evaluate_enn, labels_to_match
+from .common import budget_label_counts
 from .report import format_ratio, mean_curve, paired_difference
 
 __all__ = ["final_fit_labels", "final_fit_scores", "final_fit_results", "final_fit_summary",
@@ -31,7 +32,7 @@ METRICS = ("accuracy", "log_loss")
 
 def final_fit_labels(budget, fractions, labels, n_points):
     """Label counts of the final fits: ``fractions`` of the budget, each a point of ``labels``."""
-    counts = sorted({max(1, int(round(f * budget))) for f in fractions})
+    counts = budget_label_counts(budget, fractions)
     off = [n for n in counts if n not in labels]
     if off:
         raise ValueError(

@@ -24,7 +24,14 @@ from ..estimators import BaselineClassifier
 from ..utils import DEFAULT_N_INDEX
 from ._sweep import code_versions, estimator_settings, run_units
 from .agents import AGENTS, LOOP_AGENTS
-from .common import option, parse_float_list, parse_int_list, parse_json, parse_names
+from .common import (
+    budget_label_counts,
+    option,
+    parse_float_list,
+    parse_int_list,
+    parse_json,
+    parse_names,
+)
 from .plots import plot_curves, plot_headline, plot_savings
 from .report import (
     aggregate,
@@ -40,7 +47,6 @@ from .savings import format_savings, savings_table
 from .testbed import (
     AGENT_PARAMS,
     LOOP_PARAMS,
-    baseline_labels,
     label_grid,
     make_agent_estimator,
     run_agent,
@@ -372,7 +378,7 @@ def run_glue(out, *, tasks=GlueDefaults.tasks, data_dir=None, mode=GlueDefaults.
         if problem.pop("text_pairs") and mode == "frozen":
             common["pair_features"] = "u, v, |u-v|, u*v"
         for seed in seeds:
-            b_labels = baseline_labels(pools[task], fractions)
+            b_labels = budget_label_counts(pools[task], fractions)
             fixed = _baseline_params(params, grid)
             units.append((f"{task}-{mode}", "baseline", seed,
                           dict(common, seed=seed, labels=b_labels, grid=grid, params=fixed,

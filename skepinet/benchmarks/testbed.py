@@ -42,6 +42,7 @@ from ..utils import DEFAULT_N_INDEX
 from ._sweep import code_versions, estimator_settings, run_units
 from .agents import AGENTS, LOOP_AGENTS
 from .common import (
+    budget_label_counts,
     name_list,
     option,
     parse_float_list,
@@ -357,11 +358,6 @@ def _task_name(protocol, problem, temperature):
     return f"{protocol}{middle}-T{temperature:g}"
 
 
-def baseline_labels(budget, fractions):
-    """Label counts of the baseline's training sets, one per fraction of the budget."""
-    return sorted({max(1, int(round(f * budget))) for f in fractions})
-
-
 def testbed_tasks(protocols, problems, temperatures, *, input_dim, n_pool=None, budget=None,
                   n_test):
     """``{task: (protocol, problem settings, budget)}`` for each protocol, problem and temperature."""
@@ -392,7 +388,7 @@ def testbed_units(tasks, *, seeds, agents, n_points, fractions, agent_params, lo
         labels = label_grid(budget, n_points, first=min(10, budget))
         final_at = final_fit_labels(budget, final_fit, labels, n_points)
         requery = bool(loop.get("requery"))
-        baseline_at = baseline_labels(budget, fractions)
+        baseline_at = budget_label_counts(budget, fractions)
         params = {**agent_params_for(problem_settings["temperature"]), **agent_params}
         for seed in seeds:
             settings = dict(problem_settings, seed=seed, labels=baseline_at, grid=grid,
